@@ -1,0 +1,374 @@
+//! The command line: flags, turning them into [`Options`], and what is printed.
+//!
+//! Exit codes: 0 success, 1 failure, 2 usage error. On success standard
+//! output stays empty (unless it carries the archive, with `-o -`) and
+//! standard error gets one summary line.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::plan::{Kind, Plan};
+use crate::root::Root;
+use crate::writer::{Output, Written};
+use crate::{Error, Options, Outcome};
+
+const EXAMPLES: &str = "\
+Examples:
+  Pack redis-server and its libraries into rootfs.tar.gz:
+    extract-elf-so -z /usr/bin/redis-server
+
+  Put the program in /app and stream the archive straight into Docker:
+    extract-elf-so -d /app -o - ./server | docker import - server
+
+  Pack a program built for aarch64 from its sysroot:
+    extract-elf-so --root /usr/aarch64-linux-gnu ./hello
+
+Exit status: 0 success, 1 failure (nothing written), 2 usage error.";
+
+/// Pack ELF programs and the shared libraries they load into a tarball for FROM scratch images.
+///
+/// Dependencies are read from the ELF files and the loader's own configuration;
+/// nothing is executed. The archive holds each input under --dest, every library
+/// at the path the target's loader will find it, and the loader itself.
+#[derive(Debug, Parser)]
+#[command(
+    name = "extract-elf-so",
+    version,
+    about,
+    long_about = None,
+    after_help = EXAMPLES,
+    infer_long_args = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// ELF programs or shared libraries to pack
+    #[arg(value_name = "ELF_FILE", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Where the ELF inputs go in the archive (relative means from the archive root)
+    #[arg(
+        short,
+        long,
+        value_name = "DIR",
+        default_value = "/usr/local/bin",
+        help_heading = "Archive layout"
+    )]
+    pub dest: PathBuf,
+
+    /// Extra shared library to pack, with its own libraries (repeatable)
+    #[arg(short, long, value_name = "SO_FILE", help_heading = "Archive layout")]
+    pub add: Vec<PathBuf>,
+
+    /// Where --add files go in the archive
+    #[arg(
+        short,
+        long,
+        value_name = "DIR",
+        default_value = "/usr/lib",
+        help_heading = "Archive layout"
+    )]
+    pub sodir: PathBuf,
+
+    /// Output name without .tar/.tar.gz; may include a directory
+    #[arg(
+        short,
+        long,
+        value_name = "NAME",
+        default_value = "rootfs",
+        help_heading = "Output"
+    )]
+    pub name: String,
+
+    /// Write the archive exactly to PATH ("-" for standard output)
+    #[arg(
+        short,
+        long,
+        value_name = "PATH",
+        conflicts_with = "name",
+        help_heading = "Output"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// Compress the archive with gzip
+    #[arg(short = 'z', long = "gzip", help_heading = "Output")]
+    pub gzip: bool,
+
+    /// gzip compression level
+    #[arg(long, value_name = "1-9", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9), help_heading = "Output")]
+    pub level: u32,
+
+    /// Resolve inside this sysroot: loader, ld.so.cache, ld.so.conf and default dirs
+    #[arg(long, value_name = "DIR", help_heading = "Resolution")]
+    pub root: Option<PathBuf>,
+
+    /// Also search DIR, where LD_LIBRARY_PATH would be (repeatable; the environment's is ignored)
+    #[arg(long = "library-path", value_name = "DIR", help_heading = "Resolution")]
+    pub library_path: Vec<PathBuf>,
+
+    /// Warn about libraries the loader would not find, and write the archive anyway
+    #[arg(long, help_heading = "Resolution")]
+    pub allow_missing: bool,
+
+    /// Add what host name lookup needs (pending: not available in this version)
+    #[arg(long = "nss-net", help_heading = "Extra files")]
+    pub nss_net: bool,
+
+    /// Add the root CA bundle (pending: not available in this version)
+    #[arg(long, help_heading = "Extra files")]
+    pub cert: bool,
+
+    /// List each archive entry and its source on standard error
+    #[arg(short, long, conflicts_with = "quiet", help_heading = "Messages")]
+    pub verbose: bool,
+
+    /// Print nothing on success
+    #[arg(short, long, help_heading = "Messages")]
+    pub quiet: bool,
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("extract-elf-so: error: {err:#}");
+            let usage = err
+                .downcast_ref::<Error>()
+                .is_some_and(|e| matches!(e, Error::Usage(_)));
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<()> {
+    let opts = options(cli)?;
+    let outcome = crate::run(&opts).map_err(anyhow::Error::from)?;
+    report(cli, &opts, &outcome);
+    Ok(())
+}
+
+/// Turns parsed flags into library options.
+pub fn options(cli: &Cli) -> crate::Result<Options> {
+    for (set, flag) in [(cli.nss_net, "--nss-net"), (cli.cert, "--cert")] {
+        if set {
+            return Err(Error::Usage(format!(
+                "{flag} is not available in this version yet; see README.md"
+            )));
+        }
+    }
+    let (output, gzip) = output_of(cli);
+    let source_date_epoch = match std::env::var_os("SOURCE_DATE_EPOCH") {
+        None => None,
+        Some(v) if v.is_empty() => None,
+        Some(v) => Some(
+            v.to_str()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    Error::Usage(format!(
+                        "SOURCE_DATE_EPOCH={}: expected seconds since 1970",
+                        v.to_string_lossy()
+                    ))
+                })?,
+        ),
+    };
+    Ok(Options {
+        inputs: cli.inputs.clone(),
+        dest: cli.dest.clone(),
+        add: cli.add.clone(),
+        sodir: cli.sodir.clone(),
+        root: cli.root.as_ref().map_or_else(Root::host, Root::new),
+        library_path: cli.library_path.clone(),
+        allow_missing: cli.allow_missing,
+        output,
+        gzip: gzip.then_some(cli.level),
+        source_date_epoch,
+    })
+}
+
+/// The output and whether to compress: `-o` is taken as given (gzip with `-z`
+/// or a `.gz`/`.tgz` name); `-n NAME` gets `.tar` or `.tar.gz`, and a name
+/// that already ends in one is not doubled (`.tar.gz` turns gzip on).
+pub fn output_of(cli: &Cli) -> (Output, bool) {
+    if let Some(path) = &cli.output {
+        if path.as_os_str() == "-" {
+            return (Output::Stdout, cli.gzip);
+        }
+        let name = path.to_string_lossy();
+        let gz = cli.gzip || name.ends_with(".gz") || name.ends_with(".tgz");
+        return (Output::File(path.clone()), gz);
+    }
+    let name = cli.name.as_str();
+    let (base, gz) = if let Some(base) = name.strip_suffix(".tar.gz") {
+        (base, true)
+    } else if let Some(base) = name.strip_suffix(".tgz") {
+        (base, true)
+    } else if let Some(base) = name.strip_suffix(".tar") {
+        (base, cli.gzip)
+    } else {
+        (name, cli.gzip)
+    };
+    let gz = gz || cli.gzip;
+    let mut file = OsString::from(base);
+    file.push(if gz { ".tar.gz" } else { ".tar" });
+    (Output::File(PathBuf::from(file)), gz)
+}
+
+fn report(cli: &Cli, opts: &Options, outcome: &Outcome) {
+    for missing in &outcome.planned.missing {
+        eprintln!("extract-elf-so: warning: not found: {missing}");
+    }
+    if cli.quiet {
+        return;
+    }
+    let plan = &outcome.planned.plan;
+    if cli.verbose {
+        list(plan);
+    }
+    eprintln!("{}", summary(&opts.output, plan, &outcome.written));
+}
+
+fn list(plan: &Plan) {
+    for entry in &plan.entries {
+        let path = entry.path.display();
+        match &entry.kind {
+            Kind::Dir => eprintln!("  {path}/"),
+            Kind::File { source, .. } => {
+                eprintln!(
+                    "  {path}  <- {} ({})",
+                    source.display(),
+                    entry.role.as_str()
+                )
+            }
+            Kind::Symlink { target } => eprintln!("  {path} -> {}", target.display()),
+        }
+    }
+}
+
+/// The one line printed on success.
+pub fn summary(output: &Output, plan: &Plan, written: &Written) -> String {
+    let files = plan.file_count();
+    let links = plan
+        .entries
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Symlink { .. }))
+        .count();
+    let mut line = format!(
+        "extract-elf-so: wrote {}: {files} {}, {links} {}, {}",
+        output.display(),
+        if files == 1 { "file" } else { "files" },
+        if links == 1 { "link" } else { "links" },
+        human(plan.content_size()),
+    );
+    if let Some(gz) = written.gzip_bytes {
+        line.push_str(&format!(" ({} gzipped)", human(gz)));
+    }
+    line
+}
+
+/// Bytes in decimal units, as `docker images` shows sizes.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = "B";
+    for u in UNITS {
+        if value < 1000.0 {
+            break;
+        }
+        value /= 1000.0;
+        unit = u;
+    }
+    format!("{value:.1} {unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("extract-elf-so").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn output_names() {
+        let cases: &[(&[&str], Output, bool)] = &[
+            (&["a"], Output::File("rootfs.tar".into()), false),
+            (&["-z", "a"], Output::File("rootfs.tar.gz".into()), true),
+            (
+                &["-n", "out/x", "a"],
+                Output::File("out/x.tar".into()),
+                false,
+            ),
+            (&["-n", "x.tar", "a"], Output::File("x.tar".into()), false),
+            (
+                &["-n", "x.tar", "-z", "a"],
+                Output::File("x.tar.gz".into()),
+                true,
+            ),
+            (
+                &["-n", "x.tar.gz", "a"],
+                Output::File("x.tar.gz".into()),
+                true,
+            ),
+            (
+                &["-n", "x.tar.gz", "-z", "a"],
+                Output::File("x.tar.gz".into()),
+                true,
+            ),
+            (&["-o", "-", "a"], Output::Stdout, false),
+            (&["-o", "-", "-z", "a"], Output::Stdout, true),
+            (
+                &["-o", "img.tgz", "a"],
+                Output::File("img.tgz".into()),
+                true,
+            ),
+            (&["-o", "img", "a"], Output::File("img".into()), false),
+        ];
+        for (args, want, gz) in cases {
+            assert_eq!(output_of(&parse(args)), (want.clone(), *gz), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn original_flags_and_prefixes() {
+        let cli = parse(&[
+            "./a", "-d", "bin", "--add", "x.so", "-a", "y.so", "-s", "lib", "-z", "./b",
+        ]);
+        assert_eq!(cli.inputs, vec![PathBuf::from("./a"), "./b".into()]);
+        assert_eq!(cli.add, vec![PathBuf::from("x.so"), "y.so".into()]);
+        assert_eq!(cli.dest, PathBuf::from("bin"));
+        assert!(cli.gzip);
+        assert!(parse(&["--nss", "a"]).nss_net);
+        assert!(parse(&["--allow", "a"]).allow_missing);
+        let cli = parse(&["a"]);
+        assert_eq!(cli.dest, PathBuf::from("/usr/local/bin"));
+        assert_eq!(cli.sodir, PathBuf::from("/usr/lib"));
+        assert_eq!(cli.name, "rootfs");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human(999), "999 B");
+        assert_eq!(human(7_730_000), "7.7 MB");
+        assert_eq!(human(1_500), "1.5 kB");
+    }
+}

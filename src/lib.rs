@@ -1,0 +1,136 @@
+//! `extract-elf-so`: pack ELF programs and exactly the shared libraries their
+//! dynamic loader would load into a reproducible tar archive, for `FROM scratch`
+//! container images, without ever running them.
+//!
+//! The pipeline runs one way: inputs -> ELF facts ([`elf`]) -> resolved
+//! closure ([`resolve`], using [`target`], [`ldcache`], [`ldconf`] and
+//! [`root`]) -> archive plan ([`plan`]) -> writer ([`writer`]). Only the
+//! writer touches the output. [`cli`] turns the command line into [`Options`].
+
+pub mod cli;
+pub mod elf;
+pub mod error;
+pub mod ldcache;
+pub mod ldconf;
+pub mod plan;
+pub mod resolve;
+pub mod root;
+pub mod target;
+pub mod writer;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use error::{Error, Result};
+use plan::{Builder, Plan, Role};
+use resolve::{Closure, Context, Missing};
+use root::Root;
+use writer::{Output, Written};
+
+/// Everything a run needs, free of command-line types.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// ELF programs or libraries (host paths).
+    pub inputs: Vec<PathBuf>,
+    /// In-archive directory for inputs.
+    pub dest: PathBuf,
+    /// Extra shared libraries (host paths), stored in `sodir`.
+    pub add: Vec<PathBuf>,
+    /// In-archive directory for `add`.
+    pub sodir: PathBuf,
+    /// The target's root.
+    pub root: Root,
+    /// Searched where `LD_LIBRARY_PATH` would be.
+    pub library_path: Vec<PathBuf>,
+    /// Write the archive even when libraries are missing.
+    pub allow_missing: bool,
+    pub output: Output,
+    /// gzip level, when compressing.
+    pub gzip: Option<u32>,
+    /// Upper bound for modification times (`SOURCE_DATE_EPOCH`).
+    pub source_date_epoch: Option<u64>,
+}
+
+/// What a planned run found.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub plan: Plan,
+    pub closures: Vec<Closure>,
+    /// Libraries the loader would not find, over all inputs, without repeats.
+    pub missing: Vec<Missing>,
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub planned: Planned,
+    pub written: Written,
+}
+
+/// Resolves every input and builds the archive plan. Writes nothing.
+pub fn plan(opts: &Options) -> Result<Planned> {
+    let dest = plan::archive_dir("--dest", &opts.dest)?;
+    let sodir = plan::archive_dir("--sodir", &opts.sodir)?;
+    let ctx = Context {
+        root: opts.root.clone(),
+        library_path: opts.library_path.clone(),
+        cwd: std::env::current_dir().map_err(|e| Error::io(".", e))?,
+    };
+    // Each input goes to DIR/<basename>; two inputs with one basename would collide.
+    let mut placed: BTreeMap<PathBuf, &Path> = BTreeMap::new();
+    let mut jobs = Vec::new();
+    for (inputs, dir, role) in [
+        (&opts.inputs, &dest, Role::Input),
+        (&opts.add, &sodir, Role::Added),
+    ] {
+        for input in inputs {
+            let name = input
+                .file_name()
+                .ok_or_else(|| Error::Invalid(format!("{}: not a file name", input.display())))?;
+            let at = dir.join(name);
+            if let Some(first) = placed.get(&at) {
+                if Path::new(first) == input.as_path() {
+                    continue;
+                }
+                return Err(Error::Conflict {
+                    path: at.strip_prefix("/").unwrap_or(&at).display().to_string(),
+                    first: first.to_path_buf(),
+                    second: input.clone(),
+                });
+            }
+            placed.insert(at.clone(), input);
+            jobs.push((input, at, role));
+        }
+    }
+    // Inputs in a stable order, so the same set gives the same archive whatever order it came in.
+    jobs.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut closures = Vec::new();
+    for (input, at, role) in jobs {
+        closures.push((resolve::resolve(&ctx, input, at)?, role));
+    }
+    let mut builder = Builder::new(opts.root.clone(), opts.source_date_epoch);
+    let mut missing: Vec<Missing> = Vec::new();
+    for (closure, role) in &closures {
+        builder.add_closure(closure, *role)?;
+        for m in &closure.missing {
+            if !missing.contains(m) {
+                missing.push(m.clone());
+            }
+        }
+    }
+    Ok(Planned {
+        plan: builder.finish(),
+        closures: closures.into_iter().map(|(c, _)| c).collect(),
+        missing,
+    })
+}
+
+/// Plans, refuses on missing libraries unless allowed, and writes the archive.
+pub fn run(opts: &Options) -> Result<Outcome> {
+    let planned = plan(opts)?;
+    if !planned.missing.is_empty() && !opts.allow_missing {
+        return Err(Error::Missing(planned.missing));
+    }
+    let written = writer::write(&planned.plan, &opts.output, opts.gzip)?;
+    Ok(Outcome { planned, written })
+}

@@ -1,0 +1,909 @@
+//! The closure: every object the target's loader would map for one input.
+//!
+//! Nothing is executed. The order is the loader's own: objects are taken
+//! breadth-first, DT_NEEDED in file order, and each name is resolved once, by
+//! its first requester, with that requester's search path; later requesters
+//! find it already loaded.
+//!
+//! glibc (`elf/dl-load.c` `_dl_map_object`), for a name without `/`:
+//!
+//! 0. an object already loaded under that name, path or DT_SONAME (ld.so
+//!    itself answers to its SONAME), or the same file (device and inode);
+//! 1. only if the requester has no DT_RUNPATH: the DT_RPATH of the requester,
+//!    then of the object that loaded it and so on up, then of the program
+//!    (an object that has both tags has its DT_RPATH ignored);
+//! 2. `--library-path` directories (where `LD_LIBRARY_PATH` would be; the
+//!    host's own `LD_LIBRARY_PATH` is never used);
+//! 3. the requester's own DT_RUNPATH (not inherited);
+//! 4. `/etc/ld.so.cache` of the root, baseline entries with the flags the
+//!    target loader accepts; if the root has no cache, the directories of its
+//!    `/etc/ld.so.conf`, which is what ldconfig would put in one;
+//! 5. the loader's default directories.
+//!
+//! DF_1_NODEFLIB on the requester skips the default directories in steps 4
+//! and 5. `$ORIGIN`, `$LIB` and `$PLATFORM` (also `${...}`) are expanded in
+//! path lists and in names with `/`, `$ORIGIN` against the list's owner. Each
+//! candidate is checked as `open_verify` does: a file of another ELF class or
+//! machine is skipped; a file that is not ELF, or has the wrong byte order, or
+//! an OS ABI the loader rejects, ends the search for that name with an error.
+//! glibc-hwcaps subdirectories are not probed: the image must carry the
+//! baseline library so it runs on every CPU of the architecture.
+//!
+//! musl (`ldso/dynlink.c` `load_library`): names musl serves itself (`libc.so`,
+//! `libm.so.6`, ...) resolve to the interpreter; then an object already found
+//! under that file name; then `--library-path`; then the DT_RUNPATH, else
+//! DT_RPATH, of the requester and of each object up its chain (both
+//! inherited; only `$ORIGIN` is expanded, any other `$` drops the list); then
+//! `etc/ld-musl-ARCH.path` or `/lib:/usr/local/lib:/usr/lib`. musl checks
+//! nothing, so the first file that opens is the one it would load; if that
+//! file does not fit the program, it is reported.
+//!
+//! Each object also gets the path it will have in the archive (`at`): its own
+//! path when the image's loader will search there, the `--dest` path for
+//! inputs, `$ORIGIN` paths re-expanded from the new location of their owner,
+//! and the first default directory for libraries that only a cache, an
+//! ld.so.conf directory or `--library-path` found (the image has none of them).
+
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::elf::consts as elf;
+
+use crate::elf::{self as elffile, ElfFacts, Header};
+use crate::error::{Error, Result};
+use crate::root::{self, Root};
+use crate::target::{Libc, SystemSearch, Target};
+
+/// Where a file or directory is: inside the root, or a host path (inputs and
+/// what `$ORIGIN` reaches from them). Keeping the two apart means the root is
+/// never joined to a path that already has it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Loc {
+    InRoot(PathBuf),
+    Host(PathBuf),
+}
+
+impl Loc {
+    /// The path as the loader would see it.
+    pub fn path(&self) -> &Path {
+        match self {
+            Loc::InRoot(p) | Loc::Host(p) => p,
+        }
+    }
+
+    fn join(&self, name: &OsStr) -> Loc {
+        match self {
+            Loc::InRoot(p) => Loc::InRoot(p.join(name)),
+            Loc::Host(p) => Loc::Host(p.join(name)),
+        }
+    }
+
+    fn parent(&self) -> Loc {
+        let parent = |p: &Path| p.parent().unwrap_or(Path::new("/")).to_path_buf();
+        match self {
+            Loc::InRoot(p) => Loc::InRoot(parent(p)),
+            Loc::Host(p) => Loc::Host(parent(p)),
+        }
+    }
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.path().display().fmt(f)
+    }
+}
+
+/// How an object was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Input,
+    Interpreter,
+    Rpath,
+    LibraryPath,
+    Runpath,
+    Cache,
+    ConfDir,
+    DefaultDir,
+    /// A DT_NEEDED name containing `/`, opened as given.
+    Direct,
+}
+
+impl Via {
+    /// A short word for listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Input => "input",
+            Via::Interpreter => "interpreter",
+            Via::Rpath => "rpath",
+            Via::LibraryPath => "library-path",
+            Via::Runpath => "runpath",
+            Via::Cache => "ld.so.cache",
+            Via::ConfDir => "ld.so.conf",
+            Via::DefaultDir => "default path",
+            Via::Direct => "direct",
+        }
+    }
+}
+
+/// One DT_NEEDED edge.
+#[derive(Debug, Clone)]
+pub struct Dep {
+    pub name: OsString,
+    /// Index of the object it resolved to; `None` when missing.
+    pub object: Option<usize>,
+}
+
+/// One object the loader would map.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// The path it was opened by (search dir plus name), links unresolved.
+    pub loc: Loc,
+    /// Host path of the file's content.
+    pub source: PathBuf,
+    pub facts: ElfFacts,
+    pub via: Via,
+    /// In-archive absolute path where the image's loader will find it.
+    pub at: PathBuf,
+    /// The object whose dependency caused this one to load (glibc's `l_loader`).
+    pub loader: Option<usize>,
+    pub deps: Vec<Dep>,
+    /// Names it was requested under.
+    names: Vec<OsString>,
+    id: (u64, u64),
+}
+
+/// A library the loader would not find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub name: OsString,
+    /// The object that needs it.
+    pub needed_by: PathBuf,
+    /// Directories tried, in order, as the loader sees them.
+    pub searched: Vec<PathBuf>,
+    /// Why a file that was found could not be used.
+    pub note: Option<String>,
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (needed by {})",
+            self.name.to_string_lossy(),
+            self.needed_by.display()
+        )?;
+        if let Some(note) = &self.note {
+            write!(f, ": {note}")?;
+        }
+        if !self.searched.is_empty() {
+            let dirs: Vec<String> = self
+                .searched
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect();
+            write!(f, "; searched {}", dirs.join(":"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The closure of one input.
+#[derive(Debug, Clone)]
+pub struct Closure {
+    pub target: Target,
+    /// Objects in load order; the input is first.
+    pub objects: Vec<Object>,
+    pub missing: Vec<Missing>,
+    /// Other in-root files the image's loader reads (musl's path file).
+    pub loader_files: Vec<PathBuf>,
+}
+
+/// What the resolver needs besides the input.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub root: Root,
+    /// `--library-path` directories (host paths), searched where `LD_LIBRARY_PATH` would be.
+    pub library_path: Vec<PathBuf>,
+    /// The directory relative path-list elements are taken from.
+    pub cwd: PathBuf,
+}
+
+/// A directory of a search list, with where the image will have it.
+#[derive(Debug, Clone)]
+struct SearchDir {
+    loc: Loc,
+    /// In-archive directory when the image's loader searches this directory
+    /// too; `None` when files found here must move to a default directory.
+    at: Option<PathBuf>,
+}
+
+/// What probing one candidate path gave.
+enum Probe {
+    Absent,
+    Skip(String),
+    Fatal(String),
+    Found(Box<Found>),
+}
+
+struct Found {
+    source: PathBuf,
+    facts: ElfFacts,
+    id: (u64, u64),
+}
+
+/// Resolves the closure of one input (a host path) that will be stored at `at`.
+pub fn resolve(ctx: &Context, input: &Path, at: PathBuf) -> Result<Closure> {
+    let facts = elffile::read_facts(input)?;
+    let source = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
+    let meta = std::fs::metadata(&source).map_err(|e| Error::io(&source, e))?;
+    let target = Target::for_program(&ctx.root, &facts);
+    let main = Object {
+        // The program's $ORIGIN is its real directory: the kernel resolves /proc/self/exe.
+        loc: Loc::Host(source.clone()),
+        source,
+        facts,
+        via: Via::Input,
+        at,
+        loader: None,
+        deps: Vec::new(),
+        names: Vec::new(),
+        id: (meta.dev(), meta.ino()),
+    };
+    let mut r = Resolver {
+        ctx,
+        target,
+        objects: vec![main],
+        missing: Vec::new(),
+    };
+    r.load_interpreter();
+    let mut next = 0;
+    while next < r.objects.len() {
+        let needed = r.objects[next].facts.needed.clone();
+        for name in needed {
+            let found = r.load(next, &name);
+            r.objects[next].deps.push(Dep {
+                name,
+                object: found,
+            });
+        }
+        next += 1;
+    }
+    let loader_files = match &r.target.system {
+        SystemSearch::Musl {
+            path_file: Some(file),
+        } => vec![file.clone()],
+        _ => Vec::new(),
+    };
+    Ok(Closure {
+        target: r.target,
+        objects: r.objects,
+        missing: r.missing,
+        loader_files,
+    })
+}
+
+struct Resolver<'a> {
+    ctx: &'a Context,
+    target: Target,
+    objects: Vec<Object>,
+    missing: Vec<Missing>,
+}
+
+impl Resolver<'_> {
+    fn load_interpreter(&mut self) {
+        let Some(interp) = self.target.interp.clone() else {
+            return;
+        };
+        let loc = Loc::InRoot(interp.clone());
+        match self.probe(&loc) {
+            Probe::Found(found) => {
+                let Found { source, facts, id } = *found;
+                self.objects.push(Object {
+                    loc,
+                    source,
+                    facts,
+                    via: Via::Interpreter,
+                    at: interp.clone(),
+                    loader: None,
+                    deps: Vec::new(),
+                    names: vec![interp.into_os_string()],
+                    id,
+                });
+            }
+            Probe::Absent | Probe::Skip(_) => self.missing.push(Missing {
+                name: interp.into_os_string(),
+                needed_by: self.objects[0].loc.path().to_path_buf(),
+                searched: Vec::new(),
+                note: Some("the program's interpreter (PT_INTERP) does not exist".into()),
+            }),
+            Probe::Fatal(note) => self.missing.push(Missing {
+                name: interp.into_os_string(),
+                needed_by: self.objects[0].loc.path().to_path_buf(),
+                searched: Vec::new(),
+                note: Some(format!("the program's interpreter {note}")),
+            }),
+        }
+    }
+
+    /// Resolves one DT_NEEDED name of object `req`; records it as missing when not found.
+    fn load(&mut self, req: usize, name: &OsStr) -> Option<usize> {
+        if let Some(i) = self.already_loaded(name) {
+            self.alias(i, name);
+            return Some(i);
+        }
+        let mut searched = Vec::new();
+        let mut note = None;
+        let candidates = self.candidates(req, name);
+        for (via, dir, file) in candidates {
+            if let Some(dir) = &dir
+                && !searched.iter().any(|s| s == dir.loc.path())
+            {
+                searched.push(dir.loc.path().to_path_buf());
+            }
+            match self.probe(&file) {
+                Probe::Absent => continue,
+                Probe::Skip(why) => {
+                    note.get_or_insert(why);
+                    continue;
+                }
+                Probe::Fatal(why) => {
+                    note = Some(why);
+                    break;
+                }
+                Probe::Found(found) => {
+                    if let Some(i) = self.objects.iter().position(|o| o.id == found.id) {
+                        self.alias(i, name);
+                        return Some(i);
+                    }
+                    let at = self.place(name, dir.as_ref(), &file);
+                    let Found { source, facts, id } = *found;
+                    self.objects.push(Object {
+                        loc: file,
+                        source,
+                        facts,
+                        via,
+                        at,
+                        loader: Some(req),
+                        deps: Vec::new(),
+                        names: vec![name.to_os_string()],
+                        id,
+                    });
+                    return Some(self.objects.len() - 1);
+                }
+            }
+        }
+        self.missing.push(Missing {
+            name: name.to_os_string(),
+            needed_by: self.objects[req].loc.path().to_path_buf(),
+            searched,
+            note,
+        });
+        None
+    }
+
+    fn alias(&mut self, i: usize, name: &OsStr) {
+        if !self.objects[i].names.iter().any(|n| n == name) {
+            self.objects[i].names.push(name.to_os_string());
+        }
+    }
+
+    /// glibc step 0 (name, path or SONAME), or musl's reserved names and file names.
+    fn already_loaded(&self, name: &OsStr) -> Option<usize> {
+        match self.target.libc {
+            Libc::Glibc => self.objects.iter().position(|o| {
+                o.names.iter().any(|n| n == name)
+                    || o.facts.soname.as_deref() == Some(name)
+                    || (o.via != Via::Input && o.loc.path().as_os_str() == name)
+            }),
+            Libc::Musl => {
+                if self.target.musl_reserved(name) {
+                    return self.objects.iter().position(|o| o.via == Via::Interpreter);
+                }
+                self.objects
+                    .iter()
+                    .position(|o| o.via != Via::Input && o.loc.path().file_name() == Some(name))
+            }
+        }
+    }
+
+    /// The candidate files for `name`, in the loader's order.
+    fn candidates(&self, req: usize, name: &OsStr) -> Vec<(Via, Option<SearchDir>, Loc)> {
+        if name.as_bytes().contains(&b'/') {
+            return self.direct(req, name).into_iter().collect();
+        }
+        let out = std::cell::RefCell::new(Vec::new());
+        let add = |via: Via, dirs: Vec<SearchDir>| {
+            for dir in dirs {
+                let file = dir.loc.join(name);
+                out.borrow_mut().push((via, Some(dir), file));
+            }
+        };
+        let add_one = |via: Via, dir: SearchDir, file: Loc| {
+            out.borrow_mut().push((via, Some(dir), file));
+        };
+        let lib_path: Vec<SearchDir> = self
+            .ctx
+            .library_path
+            .iter()
+            .map(|d| SearchDir {
+                loc: Loc::Host(d.clone()),
+                at: None,
+            })
+            .collect();
+        let nodeflib = self.objects[req].facts.nodeflib;
+        match &self.target.system {
+            SystemSearch::Glibc {
+                cache,
+                conf_dirs,
+                accepted_flags,
+            } => {
+                if self.objects[req].facts.runpath.is_none() {
+                    add(Via::Rpath, self.rpath_chain(req));
+                }
+                add(Via::LibraryPath, lib_path);
+                if let Some(runpath) = self.objects[req].facts.runpath.clone() {
+                    add(Via::Runpath, self.expand_list(&runpath, req));
+                }
+                let is_default = |p: &Path| {
+                    p.parent()
+                        .is_some_and(|d| self.target.default_dirs.iter().any(|x| x == d))
+                };
+                if let Some(cache) = cache {
+                    if let Some(hit) = cache.lookup(name, accepted_flags)
+                        && !(nodeflib && is_default(&hit.value))
+                    {
+                        let loc = Loc::InRoot(hit.value.clone());
+                        let dir = SearchDir {
+                            loc: loc.parent(),
+                            at: is_default(&hit.value).then(|| loc.parent().path().to_path_buf()),
+                        };
+                        add_one(Via::Cache, dir, loc);
+                    }
+                } else {
+                    let dirs = conf_dirs
+                        .iter()
+                        .filter(|d| !(nodeflib && self.target.default_dirs.contains(d)))
+                        .map(|d| SearchDir {
+                            loc: Loc::InRoot(d.clone()),
+                            at: self.target.default_dirs.contains(d).then(|| d.clone()),
+                        })
+                        .collect();
+                    add(Via::ConfDir, dirs);
+                }
+                if !nodeflib {
+                    add(Via::DefaultDir, self.default_dirs());
+                }
+            }
+            SystemSearch::Musl { .. } => {
+                add(Via::LibraryPath, lib_path);
+                let mut p = Some(req);
+                while let Some(i) = p {
+                    let facts = &self.objects[i].facts;
+                    if let Some(list) = facts.runpath.as_ref().or(facts.rpath.as_ref()) {
+                        let via = if facts.runpath.is_some() {
+                            Via::Runpath
+                        } else {
+                            Via::Rpath
+                        };
+                        add(via, self.expand_list(list, i));
+                    }
+                    p = self.objects[i].loader;
+                }
+                add(Via::DefaultDir, self.default_dirs());
+            }
+        }
+        out.into_inner()
+    }
+
+    fn default_dirs(&self) -> Vec<SearchDir> {
+        self.target
+            .default_dirs
+            .iter()
+            .map(|d| SearchDir {
+                loc: Loc::InRoot(d.clone()),
+                at: Some(d.clone()),
+            })
+            .collect()
+    }
+
+    /// DT_RPATH of the requester, up its loader chain, then of the program.
+    fn rpath_chain(&self, req: usize) -> Vec<SearchDir> {
+        let mut dirs = Vec::new();
+        let mut visited = HashSet::new();
+        let mut p = Some(req);
+        while let Some(i) = p {
+            visited.insert(i);
+            if let Some(rpath) = self.objects[i].facts.effective_rpath() {
+                dirs.extend(self.expand_list(rpath, i));
+            }
+            p = self.objects[i].loader;
+        }
+        if !visited.contains(&0)
+            && let Some(rpath) = self.objects[0].facts.effective_rpath()
+        {
+            dirs.extend(self.expand_list(rpath, 0));
+        }
+        dirs
+    }
+
+    /// A DT_NEEDED name with `/`: DSTs expanded (glibc only), then opened as given.
+    fn direct(&self, req: usize, name: &OsStr) -> Option<(Via, Option<SearchDir>, Loc)> {
+        let (loc, at) = match self.target.libc {
+            Libc::Glibc => self.expand_element(name.as_bytes(), req)?,
+            Libc::Musl => self.plain_element(name.as_bytes()),
+        };
+        let dir = SearchDir {
+            loc: loc.parent(),
+            at: at
+                .as_ref()
+                .map(|a| a.parent().unwrap_or(Path::new("/")).to_path_buf()),
+        };
+        Some((Via::Direct, Some(dir), loc))
+    }
+
+    /// Splits and expands a DT_RPATH/DT_RUNPATH list owned by object `owner`.
+    fn expand_list(&self, list: &OsStr, owner: usize) -> Vec<SearchDir> {
+        let bytes = list.as_bytes();
+        if self.target.libc == Libc::Musl {
+            // musl expands only $ORIGIN; any other '$' makes it ignore the whole list.
+            let mut rest = bytes;
+            while let Some(at) = rest.iter().position(|&b| b == b'$') {
+                let tail = &rest[at..];
+                let origin = tail.starts_with(b"$ORIGIN") || tail.starts_with(b"${ORIGIN}");
+                if !origin {
+                    return Vec::new();
+                }
+                rest = &rest[at + 1..];
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut dirs = Vec::new();
+        for element in bytes.split(|&b| b == b':') {
+            let Some((loc, at)) = self.expand_element(element, owner) else {
+                continue;
+            };
+            // glibc drops a trailing '/' and repeated elements.
+            let loc = match loc {
+                Loc::InRoot(p) => Loc::InRoot(trim_slash(p)),
+                Loc::Host(p) => Loc::Host(trim_slash(p)),
+            };
+            if seen.insert(loc.clone()) {
+                dirs.push(SearchDir { loc, at });
+            }
+        }
+        dirs
+    }
+
+    /// Expands DSTs of one element against `owner`: the path to search, and
+    /// the same expression evaluated from the owner's place in the archive.
+    fn expand_element(&self, element: &[u8], owner: usize) -> Option<(Loc, Option<PathBuf>)> {
+        let object = &self.objects[owner];
+        let origin = object.loc.parent();
+        let at_origin = object.at.parent().unwrap_or(Path::new("/"));
+        let (search, uses_origin) = substitute(
+            element,
+            origin.path().as_os_str().as_bytes(),
+            self.target.lib.as_bytes(),
+            self.target.platform.as_bytes(),
+        )?;
+        if !uses_origin {
+            return Some(self.plain_element(&search));
+        }
+        let (in_archive, _) = substitute(
+            element,
+            at_origin.as_os_str().as_bytes(),
+            self.target.lib.as_bytes(),
+            self.target.platform.as_bytes(),
+        )?;
+        let search = PathBuf::from(OsString::from_vec(search));
+        let loc = match origin {
+            Loc::InRoot(_) => Loc::InRoot(search),
+            Loc::Host(_) => Loc::Host(search),
+        };
+        let at = root::normalize(Path::new(OsStr::from_bytes(&in_archive)));
+        Some((loc, Some(at)))
+    }
+
+    /// An element without `$ORIGIN`: absolute ones are in the root, relative
+    /// ones (and the empty one) are taken from the current directory.
+    fn plain_element(&self, element: &[u8]) -> (Loc, Option<PathBuf>) {
+        let path = PathBuf::from(OsStr::from_bytes(element));
+        if path.is_absolute() {
+            (Loc::InRoot(path.clone()), Some(root::normalize(&path)))
+        } else {
+            (Loc::Host(self.ctx.cwd.join(path)), None)
+        }
+    }
+
+    /// Where object `name`, found as `file` through `dir`, goes in the archive:
+    /// where the image's loader will search, else its first default directory.
+    fn place(&self, name: &OsStr, dir: Option<&SearchDir>, file: &Loc) -> PathBuf {
+        match dir.and_then(|d| d.at.as_ref()) {
+            Some(at) => at.join(file.path().file_name().unwrap_or(name)),
+            None => self
+                .target
+                .default_dirs
+                .first()
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("/lib"))
+                .join(name),
+        }
+    }
+
+    /// Opens a candidate as the target loader would and checks it fits.
+    fn probe(&self, loc: &Loc) -> Probe {
+        let source = match loc {
+            Loc::InRoot(p) => match self.ctx.root.resolve(p) {
+                Ok(r) if r.meta.is_file() => self.ctx.root.to_host(&r.real),
+                Ok(_) => return Probe::Absent,
+                Err(Error::SymlinkLoop { path }) => {
+                    return Probe::Skip(format!(
+                        "{}: too many levels of symbolic links",
+                        path.display()
+                    ));
+                }
+                Err(_) => return Probe::Absent,
+            },
+            Loc::Host(p) => match std::fs::metadata(p) {
+                Ok(m) if m.is_file() => p.clone(),
+                _ => return Probe::Absent,
+            },
+        };
+        let header = match elffile::read_header(&source) {
+            Ok(h) => h,
+            Err(Error::Io { cause, .. })
+                if matches!(
+                    cause.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                return Probe::Absent;
+            }
+            Err(Error::NotElf { .. }) => {
+                return Probe::Fatal(format!("{loc}: invalid ELF header (not an ELF file)"));
+            }
+            Err(e) => return Probe::Fatal(format!("{loc}: {}", strip_path(&e, &source))),
+        };
+        let verdict = check(&self.target.header, &header);
+        match (self.target.libc, verdict) {
+            (_, Check::Fatal(why)) => return Probe::Fatal(format!("{loc}: {why}")),
+            (Libc::Glibc, Check::Skip(why)) => return Probe::Skip(format!("{loc}: {why}")),
+            (Libc::Musl, Check::Skip(why)) => {
+                return Probe::Fatal(format!("{loc}: {why}, and musl would load it anyway"));
+            }
+            (_, Check::Ok) => {}
+        }
+        let facts = match elffile::read_facts(&source) {
+            Ok(f) => f,
+            Err(e) => return Probe::Fatal(format!("{loc}: {}", strip_path(&e, &source))),
+        };
+        let id = match std::fs::metadata(&source) {
+            Ok(m) => (m.dev(), m.ino()),
+            Err(_) => return Probe::Absent,
+        };
+        Probe::Found(Box::new(Found { source, facts, id }))
+    }
+}
+
+/// An error's text without the leading "path: " it carries.
+fn strip_path(err: &Error, path: &Path) -> String {
+    let text = err.to_string();
+    let prefix = format!("{}: ", path.display());
+    text.strip_prefix(&prefix)
+        .map(str::to_string)
+        .unwrap_or(text)
+}
+
+fn trim_slash(p: PathBuf) -> PathBuf {
+    let s = p.as_os_str().as_bytes();
+    if s.len() > 1 && s.ends_with(b"/") {
+        let end = s.iter().rposition(|&b| b != b'/').map_or(1, |i| i + 1);
+        PathBuf::from(OsStr::from_bytes(&s[..end]))
+    } else {
+        p
+    }
+}
+
+/// glibc's DST substitution. Returns the expanded bytes and whether `$ORIGIN`
+/// occurred, or `None` when a known token has no value (the element is dropped).
+/// `$NAME` matches only when the next byte cannot continue a name; unknown
+/// tokens stay as written.
+pub fn substitute(
+    element: &[u8],
+    origin: &[u8],
+    lib: &[u8],
+    platform: &[u8],
+) -> Option<(Vec<u8>, bool)> {
+    let mut out = Vec::with_capacity(element.len());
+    let mut used_origin = false;
+    let mut i = 0;
+    while i < element.len() {
+        if element[i] != b'$' {
+            out.push(element[i]);
+            i += 1;
+            continue;
+        }
+        let rest = &element[i + 1..];
+        let mut matched = None;
+        for (token, value) in [
+            (&b"ORIGIN"[..], origin),
+            (&b"PLATFORM"[..], platform),
+            (&b"LIB"[..], lib),
+        ] {
+            let braced_len = token.len() + 2;
+            if rest.first() == Some(&b'{')
+                && rest.len() >= braced_len
+                && &rest[1..=token.len()] == token
+                && rest[token.len() + 1] == b'}'
+            {
+                matched = Some((token, value, braced_len));
+                break;
+            }
+            if rest.starts_with(token)
+                && !rest
+                    .get(token.len())
+                    .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
+            {
+                matched = Some((token, value, token.len()));
+                break;
+            }
+        }
+        match matched {
+            Some((token, value, len)) => {
+                if value.is_empty() {
+                    return None;
+                }
+                used_origin |= token == b"ORIGIN";
+                out.extend_from_slice(value);
+                i += 1 + len;
+            }
+            None => {
+                out.push(b'$');
+                i += 1;
+            }
+        }
+    }
+    Some((out, used_origin))
+}
+
+/// The verdict of the loader's checks on one candidate.
+#[derive(Debug, PartialEq, Eq)]
+enum Check {
+    Ok,
+    /// glibc passes over the file and tries the next candidate.
+    Skip(String),
+    /// glibc stops the search with an error.
+    Fatal(String),
+}
+
+/// `open_verify`'s checks, in its order, for a candidate against the program.
+fn check(want: &Header, got: &Header) -> Check {
+    if got.class != want.class {
+        let bits = |h: &Header| if h.is_64() { 64 } else { 32 };
+        return Check::Skip(format!(
+            "wrong ELF class ({}-bit, the program is {}-bit)",
+            bits(got),
+            bits(want)
+        ));
+    }
+    if got.data != want.data {
+        return Check::Fatal("ELF file data encoding does not match the program".into());
+    }
+    let arm = got.machine == elf::EM_ARM;
+    let osabi_ok = matches!(got.osabi, elf::ELFOSABI_SYSV | elf::ELFOSABI_GNU)
+        || (arm && got.osabi == elf::ELFOSABI_ARM_AEABI);
+    if !osabi_ok {
+        return Check::Fatal(format!("ELF file OS ABI invalid ({})", got.osabi));
+    }
+    if got.machine != want.machine {
+        return Check::Skip(format!(
+            "wrong machine (e_machine {}, the program has {})",
+            got.machine, want.machine
+        ));
+    }
+    let abi_mismatch = match got.machine {
+        elf::EM_PPC64 => {
+            got.flags & 3 != 0 && want.flags & 3 != 0 && got.flags & 3 != want.flags & 3
+        }
+        elf::EM_RISCV => {
+            got.flags & elf::EF_RISCV_FLOAT_ABI != want.flags & elf::EF_RISCV_FLOAT_ABI
+        }
+        elf::EM_ARM => {
+            let float = elf::EF_ARM_ABI_FLOAT_HARD | elf::EF_ARM_ABI_FLOAT_SOFT;
+            got.flags & float != 0
+                && want.flags & float != 0
+                && got.flags & float != want.flags & float
+        }
+        _ => false,
+    };
+    if abi_mismatch {
+        return Check::Skip("ABI flags differ from the program's".into());
+    }
+    if !matches!(got.kind, elf::ET_DYN | elf::ET_EXEC) {
+        return Check::Fatal(format!(
+            "not a shared object or executable (e_type {})",
+            got.kind
+        ));
+    }
+    Check::Ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(s: &str) -> Option<String> {
+        substitute(s.as_bytes(), b"/o", b"lib/x86_64-linux-gnu", b"x86_64")
+            .map(|(v, _)| String::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn dynamic_string_tokens() {
+        let table = [
+            ("$ORIGIN/../lib", Some("/o/../lib")),
+            ("${ORIGIN}/lib", Some("/o/lib")),
+            ("/usr/$LIB", Some("/usr/lib/x86_64-linux-gnu")),
+            ("/p/$PLATFORM/x", Some("/p/x86_64/x")),
+            ("${LIB}", Some("lib/x86_64-linux-gnu")),
+            ("$ORIGINX/a", Some("$ORIGINX/a")),
+            ("$FOO/a", Some("$FOO/a")),
+            ("a$", Some("a$")),
+            ("${ORIGIN", Some("${ORIGIN")),
+        ];
+        for (input, want) in table {
+            assert_eq!(sub(input).as_deref(), want, "{input}");
+        }
+        assert!(substitute(b"$PLATFORM/x", b"/o", b"lib", b"").is_none());
+        assert!(substitute(b"$ORIGIN", b"/o", b"", b"").unwrap().1);
+        assert!(!substitute(b"/lib", b"/o", b"", b"").unwrap().1);
+    }
+
+    fn header(class: u8, machine: u16) -> Header {
+        Header {
+            class,
+            data: 1,
+            osabi: 0,
+            abi_version: 0,
+            kind: elf::ET_DYN,
+            machine,
+            flags: 0,
+        }
+    }
+
+    #[test]
+    fn candidate_checks() {
+        let want = header(2, elf::EM_X86_64);
+        assert_eq!(check(&want, &want), Check::Ok);
+        assert!(matches!(
+            check(&want, &header(1, elf::EM_386)),
+            Check::Skip(_)
+        ));
+        assert!(matches!(
+            check(&want, &header(2, elf::EM_AARCH64)),
+            Check::Skip(_)
+        ));
+        let mut big = want;
+        big.data = 2;
+        assert!(matches!(check(&want, &big), Check::Fatal(_)));
+        let mut osabi = want;
+        osabi.osabi = 9;
+        assert!(matches!(check(&want, &osabi), Check::Fatal(_)));
+        let mut gnu = want;
+        gnu.osabi = elf::ELFOSABI_GNU;
+        assert_eq!(check(&want, &gnu), Check::Ok);
+        let mut rel = want;
+        rel.kind = elf::ET_REL;
+        assert!(matches!(check(&want, &rel), Check::Fatal(_)));
+    }
+
+    #[test]
+    fn trailing_slashes() {
+        assert_eq!(trim_slash("/a/b//".into()), PathBuf::from("/a/b"));
+        assert_eq!(trim_slash("/".into()), PathBuf::from("/"));
+    }
+}

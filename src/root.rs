@@ -1,0 +1,227 @@
+//! Paths inside the target's root (`/` or a `--root` sysroot).
+//!
+//! This module is the one place that turns a path as the target's loader sees
+//! it ("in-root", always absolute) into a path on this host. It joins the root
+//! exactly once, and resolves symbolic links inside the root: an absolute link
+//! target starts again at the root and `..` never climbs above it, so nothing
+//! from the host leaks into a sysroot. `fs::canonicalize` is never used here.
+
+use std::ffi::OsString;
+use std::fs::{self, Metadata};
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// How many symbolic links one lookup may follow (Linux's MAXSYMLINKS).
+const MAX_LINKS: usize = 40;
+
+/// The root the target's loader runs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    dir: PathBuf,
+}
+
+/// A symbolic link met while resolving a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// In-root path of the link itself.
+    pub path: PathBuf,
+    /// The link's target, as stored.
+    pub target: PathBuf,
+}
+
+/// An in-root path with every symbolic link resolved.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// In-root path of the file itself, free of links, `.` and `..`.
+    pub real: PathBuf,
+    /// The links followed on the way, in order.
+    pub links: Vec<Link>,
+    /// Metadata of the file (not of a link).
+    pub meta: Metadata,
+}
+
+impl Root {
+    /// The host's own root, `/`.
+    pub fn host() -> Self {
+        Root {
+            dir: PathBuf::from("/"),
+        }
+    }
+
+    /// A sysroot at `dir` (a host path).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Root { dir: dir.into() }
+    }
+
+    /// The host path of this root.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether this is the host's own root.
+    pub fn is_host(&self) -> bool {
+        self.dir == Path::new("/")
+    }
+
+    /// The host path of an in-root path. Relative in-root paths are taken from
+    /// the root's top, as a chroot would.
+    pub fn to_host(&self, in_root: &Path) -> PathBuf {
+        let rel = in_root.strip_prefix("/").unwrap_or(in_root);
+        if rel.as_os_str().is_empty() {
+            self.dir.clone()
+        } else {
+            self.dir.join(rel)
+        }
+    }
+
+    /// The in-root path of a host path under this root, if it is under it.
+    pub fn from_host(&self, host: &Path) -> Option<PathBuf> {
+        host.strip_prefix(&self.dir)
+            .ok()
+            .map(|rel| Path::new("/").join(rel))
+    }
+
+    /// Resolves every symbolic link of an in-root path inside this root.
+    ///
+    /// A missing file gives an `Io` error of kind `NotFound` naming the host path.
+    pub fn resolve(&self, in_root: &Path) -> Result<Resolved> {
+        let mut done = PathBuf::from("/");
+        let mut todo: Vec<OsString> = Vec::new();
+        push_components(&mut todo, in_root);
+        let mut links = Vec::new();
+        while let Some(part) = todo.pop() {
+            match part.to_str() {
+                Some("" | ".") => continue,
+                Some("..") => {
+                    done.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            let next = done.join(&part);
+            let host = self.to_host(&next);
+            let meta = fs::symlink_metadata(&host).map_err(|e| Error::io(&host, e))?;
+            if meta.file_type().is_symlink() {
+                if links.len() >= MAX_LINKS {
+                    return Err(Error::SymlinkLoop { path: host });
+                }
+                let target = fs::read_link(&host).map_err(|e| Error::io(&host, e))?;
+                if target.is_absolute() {
+                    done = PathBuf::from("/");
+                }
+                push_components(&mut todo, &target);
+                links.push(Link { path: next, target });
+            } else {
+                if !todo.is_empty() && !meta.is_dir() {
+                    return Err(Error::io(
+                        &host,
+                        io::Error::from_raw_os_error(20), // ENOTDIR
+                    ));
+                }
+                done = next;
+            }
+        }
+        let host = self.to_host(&done);
+        let meta = fs::metadata(&host).map_err(|e| Error::io(&host, e))?;
+        Ok(Resolved {
+            real: done,
+            links,
+            meta,
+        })
+    }
+}
+
+/// Pushes the components of `path` onto a stack so that the first pops first.
+fn push_components(todo: &mut Vec<OsString>, path: &Path) {
+    let parts: Vec<OsString> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some(OsString::from("..")),
+            _ => None,
+        })
+        .collect();
+    todo.extend(parts.into_iter().rev());
+}
+
+/// Folds `.` and `..` of an absolute path lexically, never above `/`.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn absolute_links_stay_inside_the_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = Root::new(tmp.path());
+        fs::create_dir_all(tmp.path().join("usr/lib")).unwrap();
+        fs::write(tmp.path().join("usr/lib/libx.so.1"), b"x").unwrap();
+        symlink("usr/lib", tmp.path().join("lib")).unwrap();
+        symlink("/lib/libx.so.1", tmp.path().join("usr/lib/abs")).unwrap();
+        // An absolute link to a host file must not be followed onto the host.
+        symlink("/bin/sh", tmp.path().join("usr/lib/escape")).unwrap();
+        symlink(
+            "../../../../../../lib/libx.so.1",
+            tmp.path().join("usr/lib/climb"),
+        )
+        .unwrap();
+
+        let r = root.resolve(Path::new("/lib/libx.so.1")).unwrap();
+        assert_eq!(r.real, Path::new("/usr/lib/libx.so.1"));
+        assert_eq!(r.links.len(), 1);
+        assert_eq!(r.links[0].path, Path::new("/lib"));
+
+        let r = root.resolve(Path::new("/usr/lib/abs")).unwrap();
+        assert_eq!(r.real, Path::new("/usr/lib/libx.so.1"));
+        assert_eq!(r.links.len(), 2, "{:?}", r.links);
+
+        let r = root.resolve(Path::new("/usr/lib/climb")).unwrap();
+        assert_eq!(r.real, Path::new("/usr/lib/libx.so.1"));
+
+        let err = root.resolve(Path::new("/usr/lib/escape")).unwrap_err();
+        assert!(
+            err.to_string().contains(&tmp.path().display().to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn link_loops_are_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        symlink("b", tmp.path().join("a")).unwrap();
+        symlink("a", tmp.path().join("b")).unwrap();
+        let err = Root::new(tmp.path()).resolve(Path::new("/a")).unwrap_err();
+        assert!(matches!(err, Error::SymlinkLoop { .. }), "{err}");
+    }
+
+    #[test]
+    fn joins_the_root_once() {
+        let root = Root::new("/sys/root");
+        assert_eq!(
+            root.to_host(Path::new("/etc/ld.so.conf")),
+            Path::new("/sys/root/etc/ld.so.conf")
+        );
+        assert_eq!(
+            root.from_host(Path::new("/sys/root/etc/x")),
+            Some(PathBuf::from("/etc/x"))
+        );
+        assert_eq!(Root::host().to_host(Path::new("/etc")), Path::new("/etc"));
+        assert_eq!(normalize(Path::new("/a/../../b/./c")), Path::new("/b/c"));
+    }
+}

@@ -1,0 +1,287 @@
+//! The writer: turns a plan into tar (optionally gzip) bytes, and is the only
+//! part that touches the output.
+//!
+//! Headers are built by hand (GNU format, for long names and link targets):
+//! uid and gid 0, owner names `root`, the plan's modes and times, nothing from
+//! the host's user database. The gzip header carries no name and mtime 0. File
+//! contents are streamed from their sources, so memory does not grow with
+//! file size. A file is written to a temporary file beside the destination and
+//! renamed into place only when everything, including `fsync`, succeeded; on
+//! any failure the temporary file is removed and an existing file at the
+//! destination is left as it was.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::{Compression, GzBuilder};
+use tar::{EntryType, Header};
+
+use crate::error::{Error, Result};
+use crate::plan::{Kind, Plan};
+
+/// Where the archive goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Output {
+    /// How the output is named in messages.
+    pub fn display(&self) -> String {
+        match self {
+            Output::Stdout => "standard output".into(),
+            Output::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Bytes of the tar stream.
+    pub tar_bytes: u64,
+    /// Bytes after gzip, when compressed.
+    pub gzip_bytes: Option<u64>,
+}
+
+/// Writes `plan` to `output`, gzip-compressed at `level` when given.
+pub fn write(plan: &Plan, output: &Output, level: Option<u32>) -> Result<Written> {
+    match output {
+        Output::Stdout => {
+            let stdout = io::stdout();
+            if stdout.is_terminal() {
+                return Err(Error::Usage(
+                    "refusing to write an archive to a terminal; redirect or pipe standard output"
+                        .into(),
+                ));
+            }
+            let lock = stdout.lock();
+            let written = encode(plan, BufWriter::new(lock), level, Path::new("-"))?;
+            Ok(written.1)
+        }
+        Output::File(path) => write_file(plan, path, level),
+    }
+}
+
+fn write_file(plan: &Plan, path: &Path, level: Option<u32>) -> Result<Written> {
+    // A device or pipe (such as /dev/null) is written in place: renaming over it would replace it.
+    if let Ok(meta) = fs::metadata(path)
+        && !meta.is_file()
+    {
+        if meta.is_dir() {
+            return Err(Error::IsDirectory {
+                path: path.to_path_buf(),
+            });
+        }
+        let file = File::options()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        return encode(plan, BufWriter::new(file), level, path).map(|(_, w)| w);
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", name.as_deref().unwrap_or("archive")))
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    let (file, written) = encode(
+        plan,
+        BufWriter::new(
+            temp.as_file()
+                .try_clone()
+                .map_err(|e| Error::io(temp.path(), e))?,
+        ),
+        level,
+        path,
+    )?;
+    drop(file);
+    temp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    // The temporary file is created 0600; give the archive the usual 0644 less the umask.
+    set_default_mode(temp.path()).map_err(|e| Error::io(path, e))?;
+    temp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(written)
+}
+
+fn set_default_mode(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mask = current_umask();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o666 & !mask))
+}
+
+fn current_umask() -> u32 {
+    // /proc/self/status has "Umask:\t0022" on Linux 4.7 and later.
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
+/// Counts bytes passing through.
+struct Counter<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> Write for Counter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn encode<W: Write>(
+    plan: &Plan,
+    sink: BufWriter<W>,
+    level: Option<u32>,
+    out_path: &Path,
+) -> Result<(W, Written)> {
+    let io_err = |e: io::Error| Error::io(out_path, e);
+    let outer = Counter {
+        inner: sink,
+        count: 0,
+    };
+    match level {
+        None => {
+            let tar = tar_stream(plan, outer, out_path)?;
+            let tar_bytes = tar.count;
+            let inner = tar.inner.into_inner().map_err(|e| io_err(e.into_error()))?;
+            Ok((
+                inner,
+                Written {
+                    tar_bytes,
+                    gzip_bytes: None,
+                },
+            ))
+        }
+        Some(level) => {
+            let gz = GzBuilder::new()
+                .mtime(0)
+                .operating_system(255)
+                .write(outer, Compression::new(level));
+            let inner = Counter {
+                inner: gz,
+                count: 0,
+            };
+            let tar = tar_stream(plan, inner, out_path)?;
+            let tar_bytes = tar.count;
+            let mut outer = tar.inner.finish().map_err(io_err)?;
+            outer.flush().map_err(io_err)?;
+            let gzip_bytes = outer.count;
+            let inner = outer
+                .inner
+                .into_inner()
+                .map_err(|e| io_err(e.into_error()))?;
+            Ok((
+                inner,
+                Written {
+                    tar_bytes,
+                    gzip_bytes: Some(gzip_bytes),
+                },
+            ))
+        }
+    }
+}
+
+/// Writes the tar stream for `plan` into `sink` and returns the sink.
+fn tar_stream<W: Write>(plan: &Plan, sink: Counter<W>, out_path: &Path) -> Result<Counter<W>> {
+    let io_err = |e: io::Error| Error::io(out_path, e);
+    let mut builder = tar::Builder::new(sink);
+    builder.mode(tar::HeaderMode::Complete);
+    builder.follow_symlinks(false);
+    for entry in &plan.entries {
+        let mut header = Header::new_gnu();
+        header.set_mode(entry.mode);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(entry.mtime);
+        header.set_username("root").map_err(io_err)?;
+        header.set_groupname("root").map_err(io_err)?;
+        match &entry.kind {
+            Kind::Dir => {
+                header.set_entry_type(EntryType::Directory);
+                header.set_size(0);
+                let mut name = entry.path.clone().into_os_string();
+                name.push("/");
+                builder
+                    .append_data(&mut header, Path::new(&name), io::empty())
+                    .map_err(io_err)?;
+            }
+            Kind::Symlink { target } => {
+                header.set_entry_type(EntryType::Symlink);
+                header.set_size(0);
+                builder
+                    .append_link(&mut header, &entry.path, target)
+                    .map_err(io_err)?;
+            }
+            Kind::File { source, size } => {
+                header.set_entry_type(EntryType::Regular);
+                header.set_size(*size);
+                let file = File::open(source).map_err(|e| Error::io(source, e))?;
+                let mut reader = Exact {
+                    inner: file,
+                    left: *size,
+                    read_failed: false,
+                };
+                let appended = builder.append_data(&mut header, &entry.path, &mut reader);
+                appended.map_err(|e| match reader.read_failed {
+                    true => Error::io(source, e),
+                    false => io_err(e),
+                })?;
+            }
+        }
+    }
+    // into_inner writes the end-of-archive blocks; its errors must not be lost.
+    builder.into_inner().map_err(io_err)
+}
+
+/// Reads exactly `left` bytes: a file that shrank since it was planned is an
+/// error, not a short entry that would corrupt the archive.
+struct Exact {
+    inner: File,
+    left: u64,
+    /// Whether the error came from reading the source rather than writing.
+    read_failed: bool,
+}
+
+impl Read for Exact {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = match self.inner.read(&mut buf[..want]) {
+            Ok(0) => {
+                self.read_failed = true;
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file shrank while it was being archived",
+                ));
+            }
+            Ok(n) => n,
+            Err(e) => {
+                self.read_failed = true;
+                return Err(e);
+            }
+        };
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
