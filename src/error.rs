@@ -33,6 +33,10 @@ pub enum Error {
     #[error("{}", MissingList(.0))]
     Missing(Vec<Missing>),
 
+    /// The planned image's own loader would not load what was resolved.
+    #[error("the archive would not load as planned, nothing written:\n  {}", .0.join("\n  "))]
+    WouldNotLoad(Vec<String>),
+
     /// Two entries of the archive would take one path.
     #[error("{path}: both {} and {} would be stored here", .first.display(), .second.display())]
     Conflict {

@@ -38,6 +38,10 @@ fn parse_file(
     if depth > MAX_DEPTH || !seen.insert(path.to_path_buf()) {
         return Ok(());
     }
+    if root.dir().is_none() {
+        // A planned image has no ld.so.conf of its own.
+        return Ok(());
+    }
     let host = root.to_host(path);
     let text = match fs::read(&host) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
@@ -108,9 +112,12 @@ fn keyword<'a>(line: &'a str, word: &str) -> Option<&'a str> {
 fn expand_include(root: &Root, base: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
     let in_root = base.join(pattern);
     let rel = in_root.strip_prefix("/").unwrap_or(&in_root);
+    let Some(dir) = root.dir() else {
+        return Ok(Vec::new());
+    };
     let host_pattern = format!(
         "{}/{}",
-        glob::Pattern::escape(&root.dir().to_string_lossy()).trim_end_matches('/'),
+        glob::Pattern::escape(&dir.to_string_lossy()).trim_end_matches('/'),
         rel.to_string_lossy()
     );
     let matches = glob::glob(&host_pattern)

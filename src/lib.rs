@@ -16,6 +16,7 @@ pub mod plan;
 pub mod resolve;
 pub mod root;
 pub mod target;
+pub mod verify;
 pub mod writer;
 
 use std::collections::BTreeMap;
@@ -118,8 +119,16 @@ pub fn plan(opts: &Options) -> Result<Planned> {
             }
         }
     }
+    let plan = builder.finish();
+    let problems = verify::verify(
+        &plan,
+        &closures.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>(),
+    )?;
+    if !problems.is_empty() {
+        return Err(Error::WouldNotLoad(problems));
+    }
     Ok(Planned {
-        plan: builder.finish(),
+        plan,
         closures: closures.into_iter().map(|(c, _)| c).collect(),
         missing,
     })

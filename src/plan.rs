@@ -151,14 +151,38 @@ impl Builder {
             self.add_rooted(&object.at, role)?;
         }
         for object in moved {
-            let role = match object.via {
-                Via::Input => input_role,
-                _ => Role::Library,
-            };
             let meta = fs::metadata(&object.source).map_err(|e| Error::io(&object.source, e))?;
-            self.add_file(&object.at, &object.source, &meta, role)?;
+            if object.via == Via::Input {
+                self.add_file(&object.at, &object.source, &meta, input_role)?;
+                continue;
+            }
+            // Keep soname links that stay in their directory (libz.so.1 -> libz.so.1.2.13).
+            let mut at = object.at.clone();
+            if let Some(mut host) = self.host_of(&object.loc) {
+                for _ in 0..MAX_TREE_LINKS {
+                    let Some(target) = sibling_link(&host) else {
+                        break;
+                    };
+                    let link_meta = fs::symlink_metadata(&host).map_err(|e| Error::io(&host, e))?;
+                    self.add_link(&at, &target, &link_meta, Role::Library)?;
+                    at.set_file_name(&target);
+                    host.set_file_name(&target);
+                }
+            }
+            self.add_file(&at, &object.source, &meta, Role::Library)?;
         }
         Ok(())
+    }
+
+    /// The host path of a located object, its directory resolved inside the root.
+    fn host_of(&self, loc: &Loc) -> Option<PathBuf> {
+        match loc {
+            Loc::Host(p) => Some(p.clone()),
+            Loc::InRoot(p) => {
+                let dir = self.root.resolve(p.parent()?).ok()?;
+                Some(self.root.to_host(&dir.real.join(p.file_name()?)))
+            }
+        }
     }
 
     /// Adds an in-root path as the loader reaches it: each link on the way as
@@ -170,8 +194,14 @@ impl Builder {
             let meta = fs::symlink_metadata(&host).map_err(|e| Error::io(&host, e))?;
             self.add_link(&link.path, &link.target, &meta, role)?;
         }
-        let host = self.root.to_host(&resolved.real);
-        self.file_node(&resolved.real, &host, &resolved.meta, role, true)
+        let host = resolved.file.ok_or_else(|| {
+            Error::Invalid(format!(
+                "{}: not a regular file",
+                self.root.to_host(&resolved.real).display()
+            ))
+        })?;
+        let meta = fs::metadata(&host).map_err(|e| Error::io(&host, e))?;
+        self.file_node(&resolved.real, &host, &meta, role, true)
     }
 
     /// Adds a regular file at `at` (in-archive, absolute) with content from `source`.
@@ -376,6 +406,18 @@ impl Builder {
             .collect();
         Plan { entries }
     }
+}
+
+/// The target of `path` when it is a link to another name in the same directory.
+fn sibling_link(path: &Path) -> Option<PathBuf> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_symlink() {
+        return None;
+    }
+    let target = fs::read_link(path).ok()?;
+    let plain = target.components().count() == 1
+        && matches!(target.components().next(), Some(Component::Normal(_)));
+    plain.then_some(target)
 }
 
 fn archive_name(at: &Path) -> String {

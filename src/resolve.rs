@@ -154,7 +154,8 @@ pub struct Object {
     pub deps: Vec<Dep>,
     /// Names it was requested under.
     names: Vec<OsString>,
-    id: (u64, u64),
+    /// Device and inode of the content.
+    pub id: (u64, u64),
 }
 
 /// A library the loader would not find.
@@ -240,11 +241,38 @@ struct Found {
 pub fn resolve(ctx: &Context, input: &Path, at: PathBuf) -> Result<Closure> {
     let facts = elffile::read_facts(input)?;
     let source = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
+    // The program's $ORIGIN is its real directory: the kernel resolves /proc/self/exe.
+    closure(ctx, Loc::Host(source.clone()), source, facts, at)
+}
+
+/// Resolves the closure of a program already inside the root (the planned
+/// image, when checking it), at the in-root path `at`.
+pub fn resolve_in_root(ctx: &Context, at: &Path) -> Result<Closure> {
+    let resolved = ctx.root.resolve(at)?;
+    let source = resolved.file.ok_or_else(|| Error::IsDirectory {
+        path: at.to_path_buf(),
+    })?;
+    let facts = elffile::read_facts(&source)?;
+    closure(
+        ctx,
+        Loc::InRoot(resolved.real),
+        source,
+        facts,
+        at.to_path_buf(),
+    )
+}
+
+fn closure(
+    ctx: &Context,
+    loc: Loc,
+    source: PathBuf,
+    facts: ElfFacts,
+    at: PathBuf,
+) -> Result<Closure> {
     let meta = std::fs::metadata(&source).map_err(|e| Error::io(&source, e))?;
     let target = Target::for_program(&ctx.root, &facts);
     let main = Object {
-        // The program's $ORIGIN is its real directory: the kernel resolves /proc/self/exe.
-        loc: Loc::Host(source.clone()),
+        loc,
         source,
         facts,
         via: Via::Input,
@@ -340,10 +368,11 @@ impl Resolver<'_> {
         let mut note = None;
         let candidates = self.candidates(req, name);
         for (via, dir, file) in candidates {
-            if let Some(dir) = &dir
-                && !searched.iter().any(|s| s == dir.loc.path())
-            {
-                searched.push(dir.loc.path().to_path_buf());
+            if let Some(dir) = &dir {
+                let shown = root::normalize(dir.loc.path());
+                if !searched.contains(&shown) {
+                    searched.push(shown);
+                }
             }
             match self.probe(&file) {
                 Probe::Absent => continue,
@@ -379,7 +408,7 @@ impl Resolver<'_> {
         }
         self.missing.push(Missing {
             name: name.to_os_string(),
-            needed_by: self.objects[req].loc.path().to_path_buf(),
+            needed_by: root::normalize(self.objects[req].loc.path()),
             searched,
             note,
         });
@@ -416,15 +445,12 @@ impl Resolver<'_> {
         if name.as_bytes().contains(&b'/') {
             return self.direct(req, name).into_iter().collect();
         }
-        let out = std::cell::RefCell::new(Vec::new());
-        let add = |via: Via, dirs: Vec<SearchDir>| {
+        let mut out = Vec::new();
+        let add = |out: &mut Vec<_>, via: Via, dirs: Vec<SearchDir>| {
             for dir in dirs {
                 let file = dir.loc.join(name);
-                out.borrow_mut().push((via, Some(dir), file));
+                out.push((via, Some(dir), file));
             }
-        };
-        let add_one = |via: Via, dir: SearchDir, file: Loc| {
-            out.borrow_mut().push((via, Some(dir), file));
         };
         let lib_path: Vec<SearchDir> = self
             .ctx
@@ -443,11 +469,11 @@ impl Resolver<'_> {
                 accepted_flags,
             } => {
                 if self.objects[req].facts.runpath.is_none() {
-                    add(Via::Rpath, self.rpath_chain(req));
+                    add(&mut out, Via::Rpath, self.rpath_chain(req));
                 }
-                add(Via::LibraryPath, lib_path);
+                add(&mut out, Via::LibraryPath, lib_path);
                 if let Some(runpath) = self.objects[req].facts.runpath.clone() {
-                    add(Via::Runpath, self.expand_list(&runpath, req));
+                    add(&mut out, Via::Runpath, self.expand_list(&runpath, req));
                 }
                 let is_default = |p: &Path| {
                     p.parent()
@@ -462,7 +488,7 @@ impl Resolver<'_> {
                             loc: loc.parent(),
                             at: is_default(&hit.value).then(|| loc.parent().path().to_path_buf()),
                         };
-                        add_one(Via::Cache, dir, loc);
+                        out.push((Via::Cache, Some(dir), loc));
                     }
                 } else {
                     let dirs = conf_dirs
@@ -473,14 +499,14 @@ impl Resolver<'_> {
                             at: self.target.default_dirs.contains(d).then(|| d.clone()),
                         })
                         .collect();
-                    add(Via::ConfDir, dirs);
+                    add(&mut out, Via::ConfDir, dirs);
                 }
                 if !nodeflib {
-                    add(Via::DefaultDir, self.default_dirs());
+                    add(&mut out, Via::DefaultDir, self.default_dirs());
                 }
             }
             SystemSearch::Musl { .. } => {
-                add(Via::LibraryPath, lib_path);
+                add(&mut out, Via::LibraryPath, lib_path);
                 let mut p = Some(req);
                 while let Some(i) = p {
                     let facts = &self.objects[i].facts;
@@ -490,14 +516,14 @@ impl Resolver<'_> {
                         } else {
                             Via::Rpath
                         };
-                        add(via, self.expand_list(list, i));
+                        add(&mut out, via, self.expand_list(list, i));
                     }
                     p = self.objects[i].loader;
                 }
-                add(Via::DefaultDir, self.default_dirs());
+                add(&mut out, Via::DefaultDir, self.default_dirs());
             }
         }
-        out.into_inner()
+        out
     }
 
     fn default_dirs(&self) -> Vec<SearchDir> {
@@ -639,8 +665,10 @@ impl Resolver<'_> {
     fn probe(&self, loc: &Loc) -> Probe {
         let source = match loc {
             Loc::InRoot(p) => match self.ctx.root.resolve(p) {
-                Ok(r) if r.meta.is_file() => self.ctx.root.to_host(&r.real),
-                Ok(_) => return Probe::Absent,
+                Ok(r) => match r.file {
+                    Some(host) => host,
+                    None => return Probe::Absent,
+                },
                 Err(Error::SymlinkLoop { path }) => {
                     return Probe::Skip(format!(
                         "{}: too many levels of symbolic links",

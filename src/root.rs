@@ -6,20 +6,38 @@
 //! target starts again at the root and `..` never climbs above it, so nothing
 //! from the host leaks into a sysroot. `fs::canonicalize` is never used here.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::fs::{self, Metadata};
+use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
 /// How many symbolic links one lookup may follow (Linux's MAXSYMLINKS).
 const MAX_LINKS: usize = 40;
 
-/// The root the target's loader runs in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The root the target's loader runs in: a directory of this host, or the
+/// tree of a planned image (to check what its loader would find).
+#[derive(Debug, Clone)]
 pub struct Root {
-    dir: PathBuf,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Dir(PathBuf),
+    Image(Arc<BTreeMap<PathBuf, Node>>),
+}
+
+/// One path of an image tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Dir,
+    /// A regular file with the host path of its content.
+    File(PathBuf),
+    Link(PathBuf),
 }
 
 /// A symbolic link met while resolving a path.
@@ -38,59 +56,113 @@ pub struct Resolved {
     pub real: PathBuf,
     /// The links followed on the way, in order.
     pub links: Vec<Link>,
-    /// Metadata of the file (not of a link).
-    pub meta: Metadata,
+    /// Host path of the content when it is a regular file.
+    pub file: Option<PathBuf>,
 }
 
 impl Root {
     /// The host's own root, `/`.
     pub fn host() -> Self {
-        Root {
-            dir: PathBuf::from("/"),
-        }
+        Self::new("/")
     }
 
     /// A sysroot at `dir` (a host path).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Root { dir: dir.into() }
-    }
-
-    /// The host path of this root.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Whether this is the host's own root.
-    pub fn is_host(&self) -> bool {
-        self.dir == Path::new("/")
-    }
-
-    /// The host path of an in-root path. Relative in-root paths are taken from
-    /// the root's top, as a chroot would.
-    pub fn to_host(&self, in_root: &Path) -> PathBuf {
-        let rel = in_root.strip_prefix("/").unwrap_or(in_root);
-        if rel.as_os_str().is_empty() {
-            self.dir.clone()
-        } else {
-            self.dir.join(rel)
+        Root {
+            kind: Kind::Dir(dir.into()),
         }
     }
 
-    /// The in-root path of a host path under this root, if it is under it.
+    /// The tree of a planned image, keyed by absolute in-image paths.
+    pub fn image(nodes: BTreeMap<PathBuf, Node>) -> Self {
+        Root {
+            kind: Kind::Image(Arc::new(nodes)),
+        }
+    }
+
+    /// The host directory of this root, unless it is an image.
+    pub fn dir(&self) -> Option<&Path> {
+        match &self.kind {
+            Kind::Dir(d) => Some(d),
+            Kind::Image(_) => None,
+        }
+    }
+
+    /// The host path of an in-root path, joining the root once. Relative
+    /// in-root paths are taken from the root's top, as a chroot would. For an
+    /// image, the content of a file, else a path that does not exist.
+    pub fn to_host(&self, in_root: &Path) -> PathBuf {
+        match &self.kind {
+            Kind::Dir(dir) => {
+                let rel = in_root.strip_prefix("/").unwrap_or(in_root);
+                if rel.as_os_str().is_empty() {
+                    dir.clone()
+                } else {
+                    dir.join(rel)
+                }
+            }
+            Kind::Image(nodes) => match nodes.get(&normalize(in_root)) {
+                Some(Node::File(source)) => source.clone(),
+                _ => PathBuf::from("/nonexistent/image")
+                    .join(in_root.strip_prefix("/").unwrap_or(in_root)),
+            },
+        }
+    }
+
+    /// The in-root path of a host path under this root's directory.
     pub fn from_host(&self, host: &Path) -> Option<PathBuf> {
-        host.strip_prefix(&self.dir)
+        host.strip_prefix(self.dir()?)
             .ok()
             .map(|rel| Path::new("/").join(rel))
     }
 
+    /// Reads a whole in-root file, links resolved inside the root.
+    pub fn read(&self, in_root: &Path) -> Option<Vec<u8>> {
+        fs::read(self.resolve(in_root).ok()?.file?).ok()
+    }
+
+    /// Whether an in-root path leads to a directory.
+    pub fn is_dir(&self, in_root: &Path) -> bool {
+        self.resolve(in_root)
+            .is_ok_and(|r| matches!(self.kind_of(&r.real), Ok(Stat::Dir)))
+    }
+
+    /// What an in-root path is, without following a final link.
+    fn kind_of(&self, in_root: &Path) -> Result<Stat> {
+        match &self.kind {
+            Kind::Dir(_) => {
+                let host = self.to_host(in_root);
+                let meta = fs::symlink_metadata(&host).map_err(|e| Error::io(&host, e))?;
+                Ok(if meta.file_type().is_symlink() {
+                    let target = fs::read_link(&host).map_err(|e| Error::io(&host, e))?;
+                    Stat::Link(target)
+                } else if meta.is_dir() {
+                    Stat::Dir
+                } else if meta.is_file() {
+                    Stat::File(host)
+                } else {
+                    Stat::Other
+                })
+            }
+            Kind::Image(nodes) => match nodes.get(in_root) {
+                Some(Node::Dir) => Ok(Stat::Dir),
+                Some(Node::File(source)) => Ok(Stat::File(source.clone())),
+                Some(Node::Link(target)) => Ok(Stat::Link(target.clone())),
+                None if in_root == Path::new("/") => Ok(Stat::Dir),
+                None => Err(Error::io(in_root, io::Error::from(io::ErrorKind::NotFound))),
+            },
+        }
+    }
+
     /// Resolves every symbolic link of an in-root path inside this root.
     ///
-    /// A missing file gives an `Io` error of kind `NotFound` naming the host path.
+    /// A missing file gives an `Io` error of kind `NotFound`.
     pub fn resolve(&self, in_root: &Path) -> Result<Resolved> {
         let mut done = PathBuf::from("/");
         let mut todo: Vec<OsString> = Vec::new();
         push_components(&mut todo, in_root);
         let mut links = Vec::new();
+        let mut file = None;
         while let Some(part) = todo.pop() {
             match part.to_str() {
                 Some("" | ".") => continue,
@@ -101,36 +173,49 @@ impl Root {
                 _ => {}
             }
             let next = done.join(&part);
-            let host = self.to_host(&next);
-            let meta = fs::symlink_metadata(&host).map_err(|e| Error::io(&host, e))?;
-            if meta.file_type().is_symlink() {
-                if links.len() >= MAX_LINKS {
-                    return Err(Error::SymlinkLoop { path: host });
+            match self.kind_of(&next)? {
+                Stat::Link(target) => {
+                    if links.len() >= MAX_LINKS {
+                        return Err(Error::SymlinkLoop {
+                            path: self.to_host(&next),
+                        });
+                    }
+                    if target.is_absolute() {
+                        done = PathBuf::from("/");
+                    }
+                    push_components(&mut todo, &target);
+                    links.push(Link { path: next, target });
                 }
-                let target = fs::read_link(&host).map_err(|e| Error::io(&host, e))?;
-                if target.is_absolute() {
-                    done = PathBuf::from("/");
+                Stat::Dir => done = next,
+                Stat::File(host) if todo.is_empty() => {
+                    file = Some(host);
+                    done = next;
                 }
-                push_components(&mut todo, &target);
-                links.push(Link { path: next, target });
-            } else {
-                if !todo.is_empty() && !meta.is_dir() {
+                Stat::Other if todo.is_empty() => done = next,
+                Stat::File(_) | Stat::Other => {
                     return Err(Error::io(
-                        &host,
+                        self.to_host(&next),
                         io::Error::from_raw_os_error(20), // ENOTDIR
                     ));
                 }
-                done = next;
             }
         }
-        let host = self.to_host(&done);
-        let meta = fs::metadata(&host).map_err(|e| Error::io(&host, e))?;
         Ok(Resolved {
             real: done,
             links,
-            meta,
+            file,
         })
     }
+}
+
+/// What one path is, links not followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stat {
+    Dir,
+    /// A regular file and the host path of its content.
+    File(PathBuf),
+    Link(PathBuf),
+    Other,
 }
 
 /// Pushes the components of `path` onto a stack so that the first pops first.
@@ -213,6 +298,7 @@ mod tests {
     #[test]
     fn joins_the_root_once() {
         let root = Root::new("/sys/root");
+        assert_eq!(root.dir(), Some(Path::new("/sys/root")));
         assert_eq!(
             root.to_host(Path::new("/etc/ld.so.conf")),
             Path::new("/sys/root/etc/ld.so.conf")

@@ -9,7 +9,6 @@
 //! root is multiarch, upstream's otherwise).
 
 use std::ffi::OsStr;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::elf::consts as elf;
@@ -127,11 +126,11 @@ impl Target {
             let arch = musl_arch(interp)?;
             let prefix = interp.parent()?.parent()?;
             let file = prefix.join("etc").join(format!("ld-musl-{arch}.path"));
-            root.to_host(&file).exists().then_some(file)
+            root.resolve(&file).is_ok().then_some(file)
         });
         let default_dirs = match &path_file {
             Some(file) => {
-                let text = fs::read(root.to_host(file)).unwrap_or_default();
+                let text = root.read(file).unwrap_or_default();
                 String::from_utf8_lossy(&text)
                     .split(['\n', ':'])
                     .filter(|s| !s.is_empty())
@@ -157,8 +156,7 @@ impl Target {
     fn glibc(root: &Root, header: Header, interp: Option<PathBuf>) -> Target {
         let default_dirs = interp
             .as_deref()
-            .and_then(|i| root.resolve(i).ok())
-            .and_then(|r| fs::read(root.to_host(&r.real)).ok())
+            .and_then(|i| root.read(i))
             .and_then(|bytes| system_dirs_in_loader(&bytes, header.is_64(), header.is_big_endian()))
             .unwrap_or_else(|| fallback_dirs(root, &header));
         // $LIB is the last part of slibdir, the first default dir (Debian: lib/<triplet>).
@@ -166,8 +164,8 @@ impl Target {
             .first()
             .map(|d| d.to_string_lossy().trim_matches('/').to_string())
             .unwrap_or_else(|| "lib".to_string());
-        let cache = fs::read(root.to_host(Path::new("/etc/ld.so.cache")))
-            .ok()
+        let cache = root
+            .read(Path::new("/etc/ld.so.cache"))
             .and_then(|bytes| Cache::parse(&bytes, header.is_big_endian()));
         let conf_dirs = if cache.is_none() {
             ldconf::read(root, Path::new("/etc/ld.so.conf")).unwrap_or_default()
@@ -220,10 +218,7 @@ impl Target {
 fn fallback_dirs(root: &Root, header: &Header) -> Vec<PathBuf> {
     if let Some(t) = triplet(header) {
         let multiarch = [format!("/lib/{t}"), format!("/usr/lib/{t}")];
-        if multiarch
-            .iter()
-            .any(|d| root.to_host(Path::new(d)).is_dir())
-        {
+        if multiarch.iter().any(|d| root.is_dir(Path::new(d))) {
             let mut dirs: Vec<PathBuf> = multiarch.iter().map(PathBuf::from).collect();
             dirs.extend([PathBuf::from("/lib"), PathBuf::from("/usr/lib")]);
             return dirs;
