@@ -120,6 +120,18 @@ pub struct Cli {
     #[arg(long, help_heading = "Extra files")]
     pub cert: bool,
 
+    /// Print what would be written (path, kind, source or target), and write nothing
+    #[arg(long, help_heading = "Inspect without writing")]
+    pub list: bool,
+
+    /// Print the dependency tree of each input, with where and how each library was found
+    #[arg(long, help_heading = "Inspect without writing")]
+    pub tree: bool,
+
+    /// Print the plan as JSON for scripts (entries, sizes, which objects need them), and write nothing
+    #[arg(long, help_heading = "Inspect without writing")]
+    pub json: bool,
+
     /// List each archive entry and its source on standard error
     #[arg(short, long, conflicts_with = "quiet", help_heading = "Messages")]
     pub verbose: bool,
@@ -153,8 +165,36 @@ pub fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
     let opts = options(cli)?;
+    if cli.list || cli.tree || cli.json {
+        return inspect(cli, &opts);
+    }
     let outcome = crate::run(&opts).map_err(anyhow::Error::from)?;
     report(cli, &opts, &outcome);
+    Ok(())
+}
+
+/// `--list`, `--tree`, `--json`: show the plan on standard output, write nothing.
+fn inspect(cli: &Cli, opts: &Options) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let planned = crate::plan(opts)?;
+    let mut text = String::new();
+    if cli.tree {
+        text.push_str(&crate::listing::tree(&planned));
+    }
+    if cli.json {
+        text.push_str(&crate::listing::json(&planned));
+    } else if cli.list {
+        text.push_str(&crate::listing::list(&planned));
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    if !planned.missing.is_empty() && !opts.allow_missing {
+        return Err(Error::Missing(planned.missing).into());
+    }
+    for missing in &planned.missing {
+        eprintln!("extract-elf-so: warning: not found: {missing}");
+    }
     Ok(())
 }
 

@@ -5,13 +5,16 @@
 //! The pipeline runs one way: inputs -> ELF facts ([`elf`]) -> resolved
 //! closure ([`resolve`], using [`target`], [`ldcache`], [`ldconf`] and
 //! [`root`]) -> archive plan ([`plan`]) -> writer ([`writer`]). Only the
-//! writer touches the output. [`cli`] turns the command line into [`Options`].
+//! writer touches the output. [`verify`] proves the plan before it is
+//! written, [`listing`] shows it instead, and [`cli`] turns the command line
+//! into [`Options`].
 
 pub mod cli;
 pub mod elf;
 pub mod error;
 pub mod ldcache;
 pub mod ldconf;
+pub mod listing;
 pub mod plan;
 pub mod resolve;
 pub mod root;

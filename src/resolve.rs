@@ -678,7 +678,7 @@ impl Resolver<'_> {
                 Err(_) => return Probe::Absent,
             },
             Loc::Host(p) => match std::fs::metadata(p) {
-                Ok(m) if m.is_file() => p.clone(),
+                Ok(m) if m.is_file() => std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()),
                 _ => return Probe::Absent,
             },
         };
