@@ -250,21 +250,23 @@ pub fn system_dirs_in_loader(bytes: &[u8], is_64: bool, big_endian: bool) -> Opt
             continue;
         }
         let dirs = dir_strings(&bytes[pos..]);
-        if dirs.is_empty() {
+        // glibc has at least slibdir and libdir.
+        if dirs.len() < 2 {
             continue;
         }
-        // The lengths array ends right before the strings (possibly padded).
-        for pad in 0..word {
-            let Some(end) = pos.checked_sub(pad) else {
-                break;
-            };
-            if lengths_match(bytes, end, &dirs, word, big_endian) {
-                return Some(
-                    dirs.iter()
-                        .map(|d| PathBuf::from(d.trim_end_matches('/')))
-                        .collect(),
-                );
-            }
+        // The lengths array sits right before the strings or right after
+        // them (the linker's choice), with up to 16 bytes of alignment padding.
+        let found = |at: usize| lengths_match(bytes, at, &dirs, word, big_endian);
+        let strings_end = pos + dirs.iter().map(|d| d.len() + 1).sum::<usize>();
+        let table = word * dirs.len();
+        let before = (0..=16).any(|pad| pos.checked_sub(pad).is_some_and(found));
+        let after = (0..=16).any(|pad| found(strings_end + pad + table));
+        if before || after {
+            return Some(
+                dirs.iter()
+                    .map(|d| PathBuf::from(d.trim_end_matches('/')))
+                    .collect(),
+            );
         }
     }
     None
@@ -289,10 +291,15 @@ fn dir_strings(bytes: &[u8]) -> Vec<String> {
     dirs
 }
 
+/// Whether the words ending at `end` are the lengths of `dirs`.
 fn lengths_match(bytes: &[u8], end: usize, dirs: &[String], word: usize, big: bool) -> bool {
     let Some(start) = end.checked_sub(word * dirs.len()) else {
         return false;
     };
+    // An array of size_t is aligned to its word size.
+    if end > bytes.len() || start % word != 0 {
+        return false;
+    }
     dirs.iter().enumerate().all(|(i, d)| {
         let at = start + i * word;
         let raw = &bytes[at..at + word];
@@ -317,7 +324,7 @@ mod tests {
     #[test]
     fn finds_system_dirs_after_their_lengths() {
         let mut bytes = vec![0u8; 8];
-        bytes.extend(b"/lib/x/\0decoy/\0");
+        bytes.extend(b"/lib/x/\0/decoy/\0");
         for len in [7u64, 9, 5] {
             bytes.extend(len.to_le_bytes());
         }
@@ -328,6 +335,14 @@ mod tests {
             vec![PathBuf::from("/lib/x"), "/usr/lib".into(), "/lib".into()]
         );
         assert!(system_dirs_in_loader(b"\0/lib/x/\0/usr/lib/\0", true, false).is_none());
+
+        // Lengths after the strings, 32-bit big-endian, after padding.
+        let mut bytes = b"\0/lib/\0/usr/lib/\0\0\0\0".to_vec();
+        for len in [5u32, 9] {
+            bytes.extend(len.to_be_bytes());
+        }
+        let dirs = system_dirs_in_loader(&bytes, false, true).unwrap();
+        assert_eq!(dirs, vec![PathBuf::from("/lib"), "/usr/lib".into()]);
     }
 
     #[test]
