@@ -90,7 +90,7 @@ fn write_file(plan: &Plan, path: &Path, level: Option<u32>) -> Result<Written> {
         .prefix(&format!(".{}.", name.as_deref().unwrap_or("archive")))
         .suffix(".partial")
         .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+        .map_err(|e| Error::io(path, e))?;
     let (file, written) = encode(
         plan,
         BufWriter::new(
@@ -227,6 +227,13 @@ fn tar_stream<W: Write>(plan: &Plan, sink: Counter<W>, out_path: &Path) -> Resul
                 header.set_size(0);
                 builder
                     .append_link(&mut header, &entry.path, target)
+                    .map_err(io_err)?;
+            }
+            Kind::Generated { content } => {
+                header.set_entry_type(EntryType::Regular);
+                header.set_size(content.len() as u64);
+                builder
+                    .append_data(&mut header, &entry.path, content.as_slice())
                     .map_err(io_err)?;
             }
             Kind::File { source, size } => {
