@@ -23,6 +23,12 @@ Examples:
   Put the program in /app and stream the archive straight into Docker:
     extract-elf-so -d /app -o - ./server | docker import - server
 
+  A scratch image of wrk that can resolve host names and verify TLS peers:
+    extract-elf-so -z --nss-net --cert /usr/bin/wrk
+
+  Add a config file at its place in the image:
+    extract-elf-so --add-file redis.conf:/etc/redis/redis.conf /usr/bin/redis-server
+
   Pack a program built for aarch64 from its sysroot:
     extract-elf-so --root /usr/aarch64-linux-gnu ./hello
 
@@ -44,7 +50,7 @@ Exit status: 0 success, 1 failure (nothing written), 2 usage error.";
     max_term_width = 100
 )]
 pub struct Cli {
-    /// ELF programs or shared libraries to pack
+    /// ELF programs or shared libraries to pack, or directories to pack whole
     #[arg(value_name = "ELF_FILE", required = true)]
     pub inputs: Vec<PathBuf>,
 
@@ -112,13 +118,21 @@ pub struct Cli {
     #[arg(long, help_heading = "Resolution")]
     pub allow_missing: bool,
 
-    /// Add what host name lookup needs (pending: not available in this version)
+    /// Add what host name lookup needs: NSS modules, nsswitch.conf, hosts, services, protocols
     #[arg(long = "nss-net", help_heading = "Extra files")]
     pub nss_net: bool,
 
-    /// Add the root CA bundle (pending: not available in this version)
+    /// Add the root CA bundle, linked at every well-known path
     #[arg(long, help_heading = "Extra files")]
     pub cert: bool,
+
+    /// Add a file, link or directory at DEST (default: its own path); ELF files get their libraries (repeatable)
+    #[arg(
+        long = "add-file",
+        value_name = "SRC[:DEST]",
+        help_heading = "Extra files"
+    )]
+    pub add_file: Vec<OsString>,
 
     /// Print what would be written (path, kind, source or target), and write nothing
     #[arg(long, help_heading = "Inspect without writing")]
@@ -200,13 +214,11 @@ fn inspect(cli: &Cli, opts: &Options) -> anyhow::Result<()> {
 
 /// Turns parsed flags into library options.
 pub fn options(cli: &Cli) -> crate::Result<Options> {
-    for (set, flag) in [(cli.nss_net, "--nss-net"), (cli.cert, "--cert")] {
-        if set {
-            return Err(Error::Usage(format!(
-                "{flag} is not available in this version yet; see README.md"
-            )));
-        }
-    }
+    let add_files = cli
+        .add_file
+        .iter()
+        .map(|spec| crate::addfile::AddFile::parse(spec))
+        .collect::<crate::Result<Vec<_>>>()?;
     let (output, gzip) = output_of(cli);
     let source_date_epoch = match std::env::var_os("SOURCE_DATE_EPOCH") {
         None => None,
@@ -229,6 +241,9 @@ pub fn options(cli: &Cli) -> crate::Result<Options> {
         sodir: cli.sodir.clone(),
         root: cli.root.as_ref().map_or_else(Root::host, Root::new),
         library_path: cli.library_path.clone(),
+        add_files,
+        nss_net: cli.nss_net,
+        cert: cli.cert,
         allow_missing: cli.allow_missing,
         output,
         gzip: gzip.then_some(cli.level),
@@ -290,6 +305,7 @@ fn list(plan: &Plan) {
                     entry.role.as_str()
                 )
             }
+            Kind::Generated { .. } => eprintln!("  {path}  (generated, {})", entry.role.as_str()),
             Kind::Symlink { target } => eprintln!("  {path} -> {}", target.display()),
         }
     }

@@ -9,12 +9,15 @@
 //! written, [`listing`] shows it instead, and [`cli`] turns the command line
 //! into [`Options`].
 
+pub mod addfile;
+pub mod cert;
 pub mod cli;
 pub mod elf;
 pub mod error;
 pub mod ldcache;
 pub mod ldconf;
 pub mod listing;
+pub mod nss;
 pub mod plan;
 pub mod resolve;
 pub mod root;
@@ -46,6 +49,12 @@ pub struct Options {
     pub root: Root,
     /// Searched where `LD_LIBRARY_PATH` would be.
     pub library_path: Vec<PathBuf>,
+    /// Extra files, links and trees (`--add-file`).
+    pub add_files: Vec<addfile::AddFile>,
+    /// Add what host name lookup needs.
+    pub nss_net: bool,
+    /// Add the root CA bundle.
+    pub cert: bool,
     /// Write the archive even when libraries are missing.
     pub allow_missing: bool,
     pub output: Output,
@@ -108,14 +117,49 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     }
     // Inputs in a stable order, so the same set gives the same archive whatever order it came in.
     jobs.sort_by(|a, b| a.1.cmp(&b.1));
-    let mut closures = Vec::new();
-    for (input, at, role) in jobs {
-        closures.push((resolve::resolve(&ctx, input, at)?, role));
-    }
     let mut builder = Builder::new(opts.root.clone(), opts.source_date_epoch);
+    let mut closures = Vec::new();
+    let mut outside = Vec::new();
+    for (input, at, role) in jobs {
+        let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+        if meta.is_dir() && role == Role::Input {
+            let added = addfile::add(&mut builder, &ctx, input, &at, role, true)?;
+            closures.extend(added.closures);
+            outside.extend(added.outside);
+            continue;
+        }
+        let closure = resolve::resolve(&ctx, input, at)?;
+        builder.add_closure(&closure, role)?;
+        closures.push(closure);
+    }
+    for extra in &opts.add_files {
+        let added = addfile::add(
+            &mut builder,
+            &ctx,
+            &extra.src,
+            &extra.dest,
+            Role::Extra,
+            false,
+        )?;
+        closures.extend(added.closures);
+    }
+    if opts.nss_net {
+        let modules = nss::add(&mut builder, &ctx, &closures)?;
+        closures.extend(modules);
+    }
+    if opts.cert {
+        cert::add(&mut builder, &opts.root)?;
+    }
+    for link in &outside {
+        if !builder.has(&link.at) {
+            return Err(Error::Invalid(format!(
+                "{}: the link leads out of the directory input to something the archive does not hold; add its target with --add-file",
+                link.src.display()
+            )));
+        }
+    }
     let mut missing: Vec<Missing> = Vec::new();
-    for (closure, role) in &closures {
-        builder.add_closure(closure, *role)?;
+    for closure in &closures {
         for m in &closure.missing {
             if !missing.contains(m) {
                 missing.push(m.clone());
@@ -123,16 +167,13 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         }
     }
     let plan = builder.finish();
-    let problems = verify::verify(
-        &plan,
-        &closures.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>(),
-    )?;
+    let problems = verify::verify(&plan, &closures)?;
     if !problems.is_empty() {
         return Err(Error::WouldNotLoad(problems));
     }
     Ok(Planned {
         plan,
-        closures: closures.into_iter().map(|(c, _)| c).collect(),
+        closures,
         missing,
     })
 }

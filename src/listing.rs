@@ -19,6 +19,7 @@ pub fn list(planned: &Planned) -> String {
         let (kind, detail) = match &entry.kind {
             Kind::Dir => ("dir", String::new()),
             Kind::File { source, .. } => ("file", source.display().to_string()),
+            Kind::Generated { .. } => ("file", "(generated)".to_string()),
             Kind::Symlink { target } => ("symlink", target.display().to_string()),
         };
         let _ = writeln!(out, "{}\t{kind}\t{detail}", entry.path.display());
@@ -51,6 +52,11 @@ pub fn json(planned: &Planned) -> String {
                     obj.insert("kind".into(), json!("file"));
                     obj.insert("source".into(), json!(source.to_string_lossy()));
                     obj.insert("size".into(), json!(size));
+                }
+                Kind::Generated { content } => {
+                    obj.insert("kind".into(), json!("file"));
+                    obj.insert("generated".into(), json!(true));
+                    obj.insert("size".into(), json!(content.len()));
                 }
                 Kind::Symlink { target } => {
                     obj.insert("kind".into(), json!("symlink"));

@@ -29,6 +29,10 @@ pub enum Kind {
         source: PathBuf,
         size: u64,
     },
+    /// A regular file written by this tool (such as `etc/nsswitch.conf`).
+    Generated {
+        content: Vec<u8>,
+    },
     Symlink {
         target: PathBuf,
     },
@@ -42,6 +46,12 @@ pub enum Role {
     Library,
     /// A file given with `--add`.
     Added,
+    /// What host name lookup needs (`--nss-net`).
+    Nss,
+    /// The CA bundle and its well-known paths (`--cert`).
+    Cert,
+    /// A file, link or tree given with `--add-file` or as a directory input.
+    Extra,
     /// A file the image's loader reads (musl's path file).
     LoaderConfig,
     /// A directory made to hold other entries.
@@ -56,6 +66,9 @@ impl Role {
             Role::Interpreter => "interpreter",
             Role::Library => "library",
             Role::Added => "added",
+            Role::Nss => "nss",
+            Role::Cert => "cert",
+            Role::Extra => "extra",
             Role::LoaderConfig => "loader config",
             Role::Parent => "directory",
         }
@@ -85,8 +98,9 @@ impl Plan {
     pub fn content_size(&self) -> u64 {
         self.entries
             .iter()
-            .map(|e| match e.kind {
-                Kind::File { size, .. } => size,
+            .map(|e| match &e.kind {
+                Kind::File { size, .. } => *size,
+                Kind::Generated { content } => content.len() as u64,
                 _ => 0,
             })
             .sum()
@@ -96,7 +110,7 @@ impl Plan {
     pub fn file_count(&self) -> usize {
         self.entries
             .iter()
-            .filter(|e| matches!(e.kind, Kind::File { .. }))
+            .filter(|e| matches!(e.kind, Kind::File { .. } | Kind::Generated { .. }))
             .count()
     }
 }
@@ -238,7 +252,76 @@ impl Builder {
         self.insert(at, node)
     }
 
-    fn add_link(&mut self, at: &Path, target: &Path, meta: &Metadata, role: Role) -> Result<()> {
+    /// Adds a file written by this tool, with mode 0644.
+    pub fn add_generated(&mut self, at: &Path, content: Vec<u8>, role: Role) -> Result<()> {
+        let at = self.place(at)?;
+        let node = Node {
+            kind: Kind::Generated { content },
+            mode: 0o644,
+            // Set to the plan's directory time when finished, like directories.
+            mtime: 0,
+            role,
+            id: None,
+            rooted: false,
+        };
+        self.insert(at, node)
+    }
+
+    /// Adds a directory with the mode and time of `meta`.
+    pub fn add_dir(&mut self, at: &Path, meta: &Metadata, role: Role) -> Result<()> {
+        let at = self.make_dir(at, 0)?;
+        let mtime = self.mtime(meta);
+        if let Some(node) = self.nodes.get_mut(&at) {
+            node.mode = meta.mode() & 0o7777;
+            node.mtime = mtime;
+            node.role = node.role.min(role);
+        }
+        Ok(())
+    }
+
+    /// Whether the tree has an entry at `at` (links in its parents followed).
+    pub fn has(&self, at: &Path) -> bool {
+        self.image().resolve(at).is_ok()
+    }
+
+    /// The tree as a root, to resolve paths inside it.
+    fn image(&self) -> Root {
+        Root::image(
+            self.nodes
+                .iter()
+                .map(|(path, node)| (path.clone(), node.kind.to_node()))
+                .collect(),
+        )
+    }
+
+    /// Adds a relative link at `at` to the entry at `to`, both in-archive;
+    /// `to` must already be in the tree.
+    pub fn add_link_to(&mut self, at: &Path, to: &Path, role: Role) -> Result<()> {
+        let image = self.image();
+        let real = image.resolve(to)?.real;
+        let mtime = self.nodes.get(&real).map_or(0, |n| n.mtime);
+        let at = self.place(at)?;
+        let node = Node {
+            kind: Kind::Symlink {
+                target: relative_link(&at, &real),
+            },
+            mode: 0o777,
+            mtime,
+            role,
+            id: None,
+            rooted: false,
+        };
+        self.insert(at, node)
+    }
+
+    /// Adds a symbolic link at `at`.
+    pub fn add_link(
+        &mut self,
+        at: &Path,
+        target: &Path,
+        meta: &Metadata,
+        role: Role,
+    ) -> Result<()> {
         let at = self.place(at)?;
         let node = Node {
             kind: Kind::Symlink {
@@ -341,10 +424,10 @@ impl Builder {
                     }
                     return self.make_dir(&rest, depth + 1);
                 }
-                Some(Kind::File { source, .. }) => {
+                Some(kind @ (Kind::File { .. } | Kind::Generated { .. })) => {
                     return Err(Error::Conflict {
                         path: archive_name(&next),
-                        first: source,
+                        first: describe(&kind),
                         second: PathBuf::from("a directory"),
                     });
                 }
@@ -385,7 +468,7 @@ impl Builder {
         let dir_time = self
             .nodes
             .values()
-            .filter(|n| !matches!(n.kind, Kind::Dir))
+            .filter(|n| matches!(n.kind, Kind::File { .. } | Kind::Symlink { .. }))
             .map(|n| n.mtime)
             .max()
             .unwrap_or(0);
@@ -394,10 +477,10 @@ impl Builder {
             .into_iter()
             .map(|(path, node)| Entry {
                 path: path.strip_prefix("/").unwrap_or(&path).to_path_buf(),
-                mtime: if node.kind == Kind::Dir {
-                    dir_time
-                } else {
-                    node.mtime
+                mtime: match node.kind {
+                    Kind::Dir if node.role == Role::Parent => dir_time,
+                    Kind::Generated { .. } => dir_time,
+                    _ => node.mtime,
                 },
                 kind: node.kind,
                 mode: node.mode,
@@ -420,6 +503,19 @@ fn sibling_link(path: &Path) -> Option<PathBuf> {
     plain.then_some(target)
 }
 
+impl Kind {
+    /// The node of an image root for this kind of entry.
+    pub fn to_node(&self) -> crate::root::Node {
+        use crate::root::Node;
+        match self {
+            Kind::Dir => Node::Dir,
+            Kind::File { source, .. } => Node::File(source.clone()),
+            Kind::Generated { .. } => Node::Data,
+            Kind::Symlink { target } => Node::Link(target.clone()),
+        }
+    }
+}
+
 fn archive_name(at: &Path) -> String {
     at.strip_prefix("/").unwrap_or(at).display().to_string()
 }
@@ -428,6 +524,7 @@ fn describe(kind: &Kind) -> PathBuf {
     match kind {
         Kind::Dir => PathBuf::from("a directory"),
         Kind::File { source, .. } => source.clone(),
+        Kind::Generated { .. } => PathBuf::from("a generated file"),
         Kind::Symlink { target } => PathBuf::from(format!("a link to {}", target.display())),
     }
 }

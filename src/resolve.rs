@@ -245,21 +245,16 @@ pub fn resolve(ctx: &Context, input: &Path, at: PathBuf) -> Result<Closure> {
     closure(ctx, Loc::Host(source.clone()), source, facts, at)
 }
 
-/// Resolves the closure of a program already inside the root (the planned
-/// image, when checking it), at the in-root path `at`.
-pub fn resolve_in_root(ctx: &Context, at: &Path) -> Result<Closure> {
-    let resolved = ctx.root.resolve(at)?;
+/// Resolves the closure of an object already inside the root, at the
+/// in-root path `path`, that will be stored at `at` (the planned image's
+/// programs when checking it, NSS modules next to libc).
+pub fn resolve_in_root(ctx: &Context, path: &Path, at: PathBuf) -> Result<Closure> {
+    let resolved = ctx.root.resolve(path)?;
     let source = resolved.file.ok_or_else(|| Error::IsDirectory {
-        path: at.to_path_buf(),
+        path: path.to_path_buf(),
     })?;
     let facts = elffile::read_facts(&source)?;
-    closure(
-        ctx,
-        Loc::InRoot(resolved.real),
-        source,
-        facts,
-        at.to_path_buf(),
-    )
+    closure(ctx, Loc::InRoot(resolved.real), source, facts, at)
 }
 
 fn closure(

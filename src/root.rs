@@ -37,6 +37,8 @@ pub enum Node {
     Dir,
     /// A regular file with the host path of its content.
     File(PathBuf),
+    /// A file with no host content (written by this tool).
+    Data,
     Link(PathBuf),
 }
 
@@ -148,6 +150,7 @@ impl Root {
                 Some(Node::Dir) => Ok(Stat::Dir),
                 Some(Node::File(source)) => Ok(Stat::File(source.clone())),
                 Some(Node::Link(target)) => Ok(Stat::Link(target.clone())),
+                Some(Node::Data) => Ok(Stat::Other),
                 None if in_root == Path::new("/") => Ok(Stat::Dir),
                 None => Err(Error::io(in_root, io::Error::from(io::ErrorKind::NotFound))),
             },

@@ -13,7 +13,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::plan::{Kind, Plan};
+use crate::plan::Plan;
 use crate::resolve::{self, Closure, Context};
 use crate::root::{Node, Root};
 
@@ -22,14 +22,7 @@ pub fn image_root(plan: &Plan) -> Root {
     let nodes: BTreeMap<PathBuf, Node> = plan
         .entries
         .iter()
-        .map(|e| {
-            let node = match &e.kind {
-                Kind::Dir => Node::Dir,
-                Kind::File { source, .. } => Node::File(source.clone()),
-                Kind::Symlink { target } => Node::Link(target.clone()),
-            };
-            (Path::new("/").join(&e.path), node)
-        })
+        .map(|e| (Path::new("/").join(&e.path), e.kind.to_node()))
         .collect();
     Root::image(nodes)
 }
@@ -45,7 +38,7 @@ pub fn verify(plan: &Plan, closures: &[Closure]) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     for planned in closures {
         let input = &planned.objects[0];
-        let seen = resolve::resolve_in_root(&ctx, &input.at)?;
+        let seen = resolve::resolve_in_root(&ctx, &input.at, input.at.clone())?;
         let image = edges(&seen);
         for ((from, name), want) in edges(planned) {
             let Some(want) = want else {
