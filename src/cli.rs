@@ -8,9 +8,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use crate::plan::{Kind, Plan};
+use crate::report::{Report, human};
 use crate::root::Root;
 use crate::writer::{Output, Written};
 use crate::{Error, Options, Outcome};
@@ -51,7 +52,7 @@ Exit status: 0 success, 1 failure (nothing written), 2 usage error.";
 )]
 pub struct Cli {
     /// ELF programs or shared libraries to pack, or directories to pack whole
-    #[arg(value_name = "ELF_FILE", required = true)]
+    #[arg(value_name = "ELF_FILE", required_unless_present_any = ["generate_completions", "generate_man"])]
     pub inputs: Vec<PathBuf>,
 
     /// Where the ELF inputs go in the archive (relative means from the archive root)
@@ -146,6 +147,18 @@ pub struct Cli {
     #[arg(long, help_heading = "Inspect without writing")]
     pub json: bool,
 
+    /// Print the archive's size by what brought each file in (after writing, or instead with --list)
+    #[arg(long, help_heading = "Inspect without writing")]
+    pub report: bool,
+
+    /// Print a shell completion script and exit
+    #[arg(long, value_name = "SHELL", hide = true, exclusive = true)]
+    pub generate_completions: Option<clap_complete::Shell>,
+
+    /// Print the man page (roff) and exit
+    #[arg(long, hide = true, exclusive = true)]
+    pub generate_man: bool,
+
     /// List each archive entry and its source on standard error
     #[arg(short, long, conflicts_with = "quiet", help_heading = "Messages")]
     pub verbose: bool,
@@ -178,8 +191,17 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
+    if let Some(shell) = cli.generate_completions {
+        let mut cmd = Cli::command();
+        clap_complete::generate(shell, &mut cmd, "extract-elf-so", &mut std::io::stdout());
+        return Ok(());
+    }
+    if cli.generate_man {
+        clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+        return Ok(());
+    }
     let opts = options(cli)?;
-    if cli.list || cli.tree || cli.json {
+    if cli.list || cli.tree || (cli.json && !cli.report) {
         return inspect(cli, &opts);
     }
     let outcome = crate::run(&opts).map_err(anyhow::Error::from)?;
@@ -195,7 +217,14 @@ fn inspect(cli: &Cli, opts: &Options) -> anyhow::Result<()> {
     if cli.tree {
         text.push_str(&crate::listing::tree(&planned));
     }
-    if cli.json {
+    if cli.report {
+        let report = Report::new(&planned.plan, None);
+        if cli.json {
+            text.push_str(&json_text(&report.json()));
+        } else {
+            text.push_str(&report.text());
+        }
+    } else if cli.json {
         text.push_str(&crate::listing::json(&planned));
     } else if cli.list {
         text.push_str(&crate::listing::list(&planned));
@@ -279,14 +308,34 @@ pub fn output_of(cli: &Cli) -> (Output, bool) {
     (Output::File(PathBuf::from(file)), gz)
 }
 
+fn json_text(value: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 fn report(cli: &Cli, opts: &Options, outcome: &Outcome) {
     for missing in &outcome.planned.missing {
         eprintln!("extract-elf-so: warning: not found: {missing}");
     }
+    let plan = &outcome.planned.plan;
+    if cli.report {
+        let report = Report::new(plan, outcome.written.gzip_bytes);
+        let text = if cli.json {
+            json_text(&report.json())
+        } else {
+            report.text()
+        };
+        // Standard output carries the archive with -o -.
+        if opts.output == Output::Stdout {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    }
     if cli.quiet {
         return;
     }
-    let plan = &outcome.planned.plan;
     if cli.verbose {
         list(plan);
     }
@@ -332,28 +381,9 @@ pub fn summary(output: &Output, plan: &Plan, written: &Written) -> String {
     line
 }
 
-/// Bytes in decimal units, as `docker images` shows sizes.
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64;
-    let mut unit = "B";
-    for u in UNITS {
-        if value < 1000.0 {
-            break;
-        }
-        value /= 1000.0;
-        unit = u;
-    }
-    format!("{value:.1} {unit}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn parse(args: &[&str]) -> Cli {
         Cli::try_parse_from(std::iter::once("extract-elf-so").chain(args.iter().copied())).unwrap()

@@ -19,6 +19,7 @@ pub mod ldconf;
 pub mod listing;
 pub mod nss;
 pub mod plan;
+pub mod report;
 pub mod resolve;
 pub mod root;
 pub mod target;
