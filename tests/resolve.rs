@@ -748,3 +748,54 @@ fn root_absolute_link_in_a_default_dir_stays_inside_the_image() {
         archive.dump()
     );
 }
+
+#[test]
+fn baseline_library_is_packed_not_a_hwcaps_variant() {
+    // ldconfig records glibc-hwcaps variants in the cache, and the host's
+    // loader would pick one on a capable CPU; the image must carry the
+    // baseline so it runs on every CPU of the architecture.
+    if !unpack::require(Path::new("/sbin/ldconfig").exists(), "ldconfig") {
+        return;
+    }
+    let t = tmp();
+    let app = build_leaf_app(t.path());
+    let root = t.path().join("root");
+    mini_sysroot(&root);
+    let multi = root.join("usr/lib/x86_64-linux-gnu");
+    let baseline = marked_leaf("baseline");
+    let variant = marked_leaf("x86-64-v3");
+    write(&multi.join("libleaf.so.1"), &baseline);
+    write(&multi.join("glibc-hwcaps/x86-64-v3/libleaf.so.1"), &variant);
+    write(&root.join("etc/ld.so.conf"), "");
+    let status = Command::new("/sbin/ldconfig")
+        .args(["-X", "-r"])
+        .arg(&root)
+        .status()
+        .expect("running ldconfig");
+    assert!(status.success());
+    let cache = bytes(&root.join("etc/ld.so.cache"));
+    let needle = b"glibc-hwcaps/x86-64-v3/libleaf.so.1";
+    assert!(
+        cache.windows(needle.len()).any(|w| w == needle),
+        "ldconfig recorded no hwcaps variant; the test would prove nothing"
+    );
+    let run = run_tool(t.path(), [s(&app), "--root", s(&root), "--tree"]);
+    assert!(run.stdout.contains("(ld.so.cache)"), "{}", run.stdout);
+    let archive = run_tool(t.path(), [s(&app), "--root", s(&root)]).archive();
+    let packed: Vec<String> = archive
+        .named("libleaf.so.1")
+        .into_iter()
+        .filter(|p| archive.is_file(p))
+        .collect();
+    assert_eq!(
+        packed,
+        vec!["usr/lib/x86_64-linux-gnu/libleaf.so.1".to_string()],
+        "{}",
+        archive.dump()
+    );
+    assert_eq!(
+        archive.file("usr/lib/x86_64-linux-gnu/libleaf.so.1"),
+        baseline
+    );
+    assert!(!archive.dump().contains("glibc-hwcaps"), "{}", archive.dump());
+}
