@@ -153,14 +153,25 @@ impl Builder {
         for file in &closure.loader_files {
             self.add_rooted(file, Role::LoaderConfig)?;
         }
-        let (in_place, moved): (Vec<_>, Vec<_>) = closure
-            .objects
+        self.add_objects(closure, 0, input_role, Role::Library)
+    }
+
+    /// Adds the objects of a closure from index `from` on, libraries with `lib_role`.
+    pub fn add_objects(
+        &mut self,
+        closure: &Closure,
+        from: usize,
+        input_role: Role,
+        lib_role: Role,
+    ) -> Result<()> {
+        let (in_place, moved): (Vec<_>, Vec<_>) = closure.objects
+            [from.min(closure.objects.len())..]
             .iter()
             .partition(|o| matches!(&o.loc, Loc::InRoot(p) if *p == o.at));
         for object in in_place {
             let role = match object.via {
                 Via::Interpreter => Role::Interpreter,
-                _ => Role::Library,
+                _ => lib_role,
             };
             self.add_rooted(&object.at, role)?;
         }
@@ -178,12 +189,12 @@ impl Builder {
                         break;
                     };
                     let link_meta = fs::symlink_metadata(&host).map_err(|e| Error::io(&host, e))?;
-                    self.add_link(&at, &target, &link_meta, Role::Library)?;
+                    self.add_link(&at, &target, &link_meta, lib_role)?;
                     at.set_file_name(&target);
                     host.set_file_name(&target);
                 }
             }
-            self.add_file(&at, &object.source, &meta, Role::Library)?;
+            self.add_file(&at, &object.source, &meta, lib_role)?;
         }
         Ok(())
     }
@@ -279,26 +290,32 @@ impl Builder {
         Ok(())
     }
 
-    /// Whether the tree has an entry at `at` (links in its parents followed).
+    /// Whether the tree has an entry at `at`, links followed.
     pub fn has(&self, at: &Path) -> bool {
-        self.image().resolve(at).is_ok()
+        self.resolve(at).is_ok()
     }
 
-    /// The tree as a root, to resolve paths inside it.
-    fn image(&self) -> Root {
-        Root::image(
-            self.nodes
-                .iter()
-                .map(|(path, node)| (path.clone(), node.kind.to_node()))
-                .collect(),
-        )
+    /// Resolves the links of an in-archive path inside the tree.
+    fn resolve(&self, at: &Path) -> Result<crate::root::Resolved> {
+        use crate::root::{Stat, resolve_by};
+        let stat = |p: &Path| match self.nodes.get(p).map(|n| &n.kind) {
+            Some(Kind::Dir) => Ok(Stat::Dir),
+            Some(Kind::File { source, .. }) => Ok(Stat::File(source.clone())),
+            Some(Kind::Generated { .. }) => Ok(Stat::Other),
+            Some(Kind::Symlink { target }) => Ok(Stat::Link(target.clone())),
+            None if p == Path::new("/") => Ok(Stat::Dir),
+            None => Err(Error::io(
+                p,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            )),
+        };
+        resolve_by(at, stat, Path::to_path_buf)
     }
 
     /// Adds a relative link at `at` to the entry at `to`, both in-archive;
     /// `to` must already be in the tree.
     pub fn add_link_to(&mut self, at: &Path, to: &Path, role: Role) -> Result<()> {
-        let image = self.image();
-        let real = image.resolve(to)?.real;
+        let real = self.resolve(to)?.real;
         let mtime = self.nodes.get(&real).map_or(0, |n| n.mtime);
         let at = self.place(at)?;
         let node = Node {

@@ -161,59 +161,68 @@ impl Root {
     ///
     /// A missing file gives an `Io` error of kind `NotFound`.
     pub fn resolve(&self, in_root: &Path) -> Result<Resolved> {
-        let mut done = PathBuf::from("/");
-        let mut todo: Vec<OsString> = Vec::new();
-        push_components(&mut todo, in_root);
-        let mut links = Vec::new();
-        let mut file = None;
-        while let Some(part) = todo.pop() {
-            match part.to_str() {
-                Some("" | ".") => continue,
-                Some("..") => {
-                    done.pop();
-                    continue;
-                }
-                _ => {}
+        resolve_by(in_root, |p| self.kind_of(p), |p| self.to_host(p))
+    }
+}
+
+/// Resolves every link of `in_root` in a tree described by `stat`, which says
+/// what one path is without following a final link; `shown` names a path in
+/// errors. Absolute targets start again at the tree's top and `..` stops there.
+pub fn resolve_by(
+    in_root: &Path,
+    stat: impl Fn(&Path) -> Result<Stat>,
+    shown: impl Fn(&Path) -> PathBuf,
+) -> Result<Resolved> {
+    let mut done = PathBuf::from("/");
+    let mut todo: Vec<OsString> = Vec::new();
+    push_components(&mut todo, in_root);
+    let mut links = Vec::new();
+    let mut file = None;
+    while let Some(part) = todo.pop() {
+        match part.to_str() {
+            Some("" | ".") => continue,
+            Some("..") => {
+                done.pop();
+                continue;
             }
-            let next = done.join(&part);
-            match self.kind_of(&next)? {
-                Stat::Link(target) => {
-                    if links.len() >= MAX_LINKS {
-                        return Err(Error::SymlinkLoop {
-                            path: self.to_host(&next),
-                        });
-                    }
-                    if target.is_absolute() {
-                        done = PathBuf::from("/");
-                    }
-                    push_components(&mut todo, &target);
-                    links.push(Link { path: next, target });
+            _ => {}
+        }
+        let next = done.join(&part);
+        match stat(&next)? {
+            Stat::Link(target) => {
+                if links.len() >= MAX_LINKS {
+                    return Err(Error::SymlinkLoop { path: shown(&next) });
                 }
-                Stat::Dir => done = next,
-                Stat::File(host) if todo.is_empty() => {
-                    file = Some(host);
-                    done = next;
+                if target.is_absolute() {
+                    done = PathBuf::from("/");
                 }
-                Stat::Other if todo.is_empty() => done = next,
-                Stat::File(_) | Stat::Other => {
-                    return Err(Error::io(
-                        self.to_host(&next),
-                        io::Error::from_raw_os_error(20), // ENOTDIR
-                    ));
-                }
+                push_components(&mut todo, &target);
+                links.push(Link { path: next, target });
+            }
+            Stat::Dir => done = next,
+            Stat::File(host) if todo.is_empty() => {
+                file = Some(host);
+                done = next;
+            }
+            Stat::Other if todo.is_empty() => done = next,
+            Stat::File(_) | Stat::Other => {
+                return Err(Error::io(
+                    shown(&next),
+                    io::Error::from_raw_os_error(20), // ENOTDIR
+                ));
             }
         }
-        Ok(Resolved {
-            real: done,
-            links,
-            file,
-        })
     }
+    Ok(Resolved {
+        real: done,
+        links,
+        file,
+    })
 }
 
 /// What one path is, links not followed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Stat {
+pub enum Stat {
     Dir,
     /// A regular file and the host path of its content.
     File(PathBuf),
