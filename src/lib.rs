@@ -145,8 +145,7 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         closures.extend(added.closures);
     }
     if opts.nss_net {
-        let modules = nss::add(&mut builder, &ctx, &closures)?;
-        closures.extend(modules);
+        nss::add(&mut builder, &ctx, &mut closures)?;
     }
     if opts.cert {
         cert::add(&mut builder, &opts.root)?;

@@ -2,25 +2,28 @@
 //!
 //! glibc loads its NSS modules with dlopen, so they never appear in the
 //! closure, and it reads `/etc/nsswitch.conf`, `/etc/hosts`, `/etc/services`
-//! and `/etc/protocols`. For each glibc program this packs
-//! `libnss_files.so.2`, `libnss_dns.so.2` and `libresolv.so.2` from the
-//! directory its libc was found in (so the right architecture and layout,
-//! in a `--root` too), each with its own libraries. Since glibc 2.34 the
+//! and `/etc/protocols`. For each glibc program whose libc's directory has
+//! them, `libnss_files.so.2`, `libnss_dns.so.2` and `libresolv.so.2` are
+//! loaded into its closure as libc's `dlopen` would find them (so the right
+//! architecture and layout, in a `--root` too), each with its own libraries,
+//! and checked in the planned image like every other library. Since glibc 2.34 the
 //! files and dns backends are built into libc and those files are stubs:
 //! they are packed where they exist, and a missing one is an error only when
 //! libc has no built-in backend either. The `nsswitch.conf` written names
 //! only `files` and `dns`, never a module that was not packed (the host's may
-//! name `systemd`, `mdns4_minimal`, ...). musl has no NSS: it reads only
+//! name `systemd`, `mdns4_minimal`, ...); files given with `--add-file` are
+//! kept instead of written. musl has no NSS: it reads only
 //! `/etc/hosts` (then DNS through `/etc/resolv.conf`), `/etc/services` and
 //! `/etc/protocols`. `/etc/resolv.conf` is never packed: the container
 //! runtime provides it.
 
+use std::ffi::OsStr;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::plan::{Builder, Role};
-use crate::resolve::{self, Closure, Context, Loc};
+use crate::resolve::{Closure, Context, Loc};
 use crate::target::Libc;
 
 /// The modules a `hosts: files dns` lookup and files lookups load, in order.
@@ -46,12 +49,12 @@ pub const HOSTS: &str = "\
 ::1\tlocalhost ip6-localhost ip6-loopback
 ";
 
-/// Adds what name lookup needs for the programs of `closures`. Returns the
-/// closures of the NSS modules, to be planned and checked like any other.
-pub fn add(builder: &mut Builder, ctx: &Context, closures: &[Closure]) -> Result<Vec<Closure>> {
-    let mut modules: Vec<Closure> = Vec::new();
+/// Adds what name lookup needs for the programs of `closures`: each glibc
+/// program's closure gets the NSS modules its libc would `dlopen`, as
+/// `dlopen` would find them, so they are planned and checked like any library.
+pub fn add(builder: &mut Builder, ctx: &Context, closures: &mut [Closure]) -> Result<()> {
     let mut glibc = false;
-    for closure in closures {
+    for closure in closures.iter_mut() {
         if closure.target.libc != Libc::Glibc {
             continue;
         }
@@ -59,51 +62,39 @@ pub fn add(builder: &mut Builder, ctx: &Context, closures: &[Closure]) -> Result
         let Some(libc) = closure
             .objects
             .iter()
-            .find(|o| o.facts.soname.as_deref() == Some("libc.so.6".as_ref()))
+            .position(|o| o.facts.soname.as_deref() == Some(OsStr::new("libc.so.6")))
         else {
-            continue; // A static program: it has no libc to load modules next to.
+            continue; // A static program: it has no libc to load modules.
         };
-        let at_dir = libc.at.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let libc_loc = closure.objects[libc].loc.clone();
+        let libc_source = closure.objects[libc].source.clone();
+        let start = closure.objects.len();
         let mut lacking = Vec::new();
         for name in MODULES {
-            let loc = match &libc.loc {
-                Loc::InRoot(p) => Loc::InRoot(p.with_file_name(name)),
-                Loc::Host(p) => Loc::Host(p.with_file_name(name)),
-            };
-            let at = at_dir.join(name);
-            if modules.iter().any(|m| m.objects[0].at == at) {
-                continue;
-            }
-            let found = match &loc {
-                Loc::InRoot(p) => match ctx.root.resolve(p) {
-                    Ok(r) if r.file.is_some() => Some(resolve::resolve_in_root(ctx, p, at)?),
-                    _ => None,
-                },
-                Loc::Host(p) if p.is_file() => Some(resolve::resolve(ctx, p, at)?),
-                Loc::Host(_) => None,
-            };
-            match found {
-                Some(closure) => modules.push(closure),
-                None => lacking.push((name, loc)),
+            // Packed where the root has them next to libc (stubs since glibc 2.34).
+            if exists_beside(ctx, &libc_loc, name) {
+                closure.dlopen(ctx, libc, OsStr::new(name));
+            } else {
+                lacking.push(name);
             }
         }
-        let needs_module = lacking.iter().any(|(name, _)| *name != "libresolv.so.2");
-        if needs_module && !has_builtin_backends(&libc.source) {
-            let names: Vec<String> = lacking.iter().map(|(_, loc)| loc.to_string()).collect();
+        let needs_module = lacking.iter().any(|name| *name != "libresolv.so.2");
+        if needs_module && !has_builtin_backends(&libc_source) {
             return Err(Error::Invalid(format!(
-                "--nss-net: name lookup would not work: {} not found, and {} has no built-in files and dns backends (glibc before 2.34)",
-                names.join(", "),
-                libc.loc
+                "--nss-net: name lookup would not work: {} not found beside {}, which has no built-in files and dns backends (glibc before 2.34)",
+                lacking.join(", "),
+                libc_loc
             )));
         }
+        builder.add_objects(closure, start, Role::Nss, Role::Nss)?;
     }
-    for closure in &modules {
-        builder.add_closure(closure, Role::Nss)?;
-    }
-    if glibc {
+    if glibc && !builder.has(Path::new("/etc/nsswitch.conf")) {
         builder.add_generated(Path::new("/etc/nsswitch.conf"), NSSWITCH.into(), Role::Nss)?;
     }
     for file in ["/etc/services", "/etc/protocols"] {
+        if builder.has(Path::new(file)) {
+            continue;
+        }
         builder.add_rooted(Path::new(file), Role::Nss).map_err(|e| {
             Error::Invalid(format!(
                 "--nss-net: {file} is needed for service and protocol lookups: {e} (Debian and Ubuntu: install netbase)"
@@ -113,11 +104,22 @@ pub fn add(builder: &mut Builder, ctx: &Context, closures: &[Closure]) -> Result
     if !builder.has(Path::new("/etc/hosts")) {
         builder.add_generated(Path::new("/etc/hosts"), HOSTS.into(), Role::Nss)?;
     }
-    Ok(modules)
+    Ok(())
+}
+
+/// Whether `name` exists in the directory libc was found in.
+fn exists_beside(ctx: &Context, libc: &Loc, name: &str) -> bool {
+    match libc {
+        Loc::InRoot(p) => ctx
+            .root
+            .resolve(&p.with_file_name(name))
+            .is_ok_and(|r| r.file.is_some()),
+        Loc::Host(p) => p.with_file_name(name).is_file(),
+    }
 }
 
 /// Whether a glibc libc has the files and dns NSS backends built in (2.34+).
-fn has_builtin_backends(libc: &PathBuf) -> bool {
+fn has_builtin_backends(libc: &Path) -> bool {
     const NEEDLE: &[u8] = b"_nss_dns_gethostbyname4_r";
     fs::read(libc).is_ok_and(|bytes| bytes.windows(NEEDLE.len()).any(|w| w == NEEDLE))
 }

@@ -202,6 +202,34 @@ pub struct Closure {
     pub missing: Vec<Missing>,
     /// Other in-root files the image's loader reads (musl's path file).
     pub loader_files: Vec<PathBuf>,
+    /// Names loaded with `dlopen`, and the object that called it, in order.
+    pub dlopens: Vec<(usize, OsString)>,
+}
+
+impl Closure {
+    /// Loads `name` as a `dlopen` from object `caller` would (the caller's
+    /// search path, the program's DT_RPATH unless the caller has DT_RUNPATH),
+    /// with everything it needs. Returns the object's index, or `None` when it
+    /// is missing (recorded in `missing`).
+    pub fn dlopen(&mut self, ctx: &Context, caller: usize, name: &OsStr) -> Option<usize> {
+        let mut r = Resolver {
+            ctx,
+            target: self.target.clone(),
+            objects: std::mem::take(&mut self.objects),
+            missing: std::mem::take(&mut self.missing),
+        };
+        let start = r.objects.len();
+        let found = r.load(caller, name);
+        r.objects[caller].deps.push(Dep {
+            name: name.to_os_string(),
+            object: found,
+        });
+        r.load_needed_from(start);
+        self.objects = r.objects;
+        self.missing = r.missing;
+        self.dlopens.push((caller, name.to_os_string()));
+        found
+    }
 }
 
 /// What the resolver needs besides the input.
@@ -284,18 +312,7 @@ fn closure(
         missing: Vec::new(),
     };
     r.load_interpreter();
-    let mut next = 0;
-    while next < r.objects.len() {
-        let needed = r.objects[next].facts.needed.clone();
-        for name in needed {
-            let found = r.load(next, &name);
-            r.objects[next].deps.push(Dep {
-                name,
-                object: found,
-            });
-        }
-        next += 1;
-    }
+    r.load_needed_from(0);
     let loader_files = match &r.target.system {
         SystemSearch::Musl {
             path_file: Some(file),
@@ -307,6 +324,7 @@ fn closure(
         objects: r.objects,
         missing: r.missing,
         loader_files,
+        dlopens: Vec::new(),
     })
 }
 
@@ -318,6 +336,21 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
+    /// Loads the DT_NEEDED of every object from index `next` on, breadth-first.
+    fn load_needed_from(&mut self, mut next: usize) {
+        while next < self.objects.len() {
+            let needed = self.objects[next].facts.needed.clone();
+            for name in needed {
+                let found = self.load(next, &name);
+                self.objects[next].deps.push(Dep {
+                    name,
+                    object: found,
+                });
+            }
+            next += 1;
+        }
+    }
+
     fn load_interpreter(&mut self) {
         let Some(interp) = self.target.interp.clone() else {
             return;

@@ -38,7 +38,14 @@ pub fn verify(plan: &Plan, closures: &[Closure]) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     for planned in closures {
         let input = &planned.objects[0];
-        let seen = resolve::resolve_in_root(&ctx, &input.at, input.at.clone())?;
+        let mut seen = resolve::resolve_in_root(&ctx, &input.at, input.at.clone())?;
+        // Replay the dlopen calls (NSS modules) from the same callers.
+        for (caller, name) in &planned.dlopens {
+            let id = planned.objects[*caller].id;
+            if let Some(i) = seen.objects.iter().position(|o| o.id == id) {
+                seen.dlopen(&ctx, i, name);
+            }
+        }
         let image = edges(&seen);
         for ((from, name), want) in edges(planned) {
             let Some(want) = want else {
