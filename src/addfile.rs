@@ -2,7 +2,8 @@
 //!
 //! Files, links and whole trees are placed as given: links stay links, and
 //! directories keep their modes. Every ELF file among them gets its libraries
-//! resolved from its new place, like an input. In a directory input, a link
+//! resolved from its new place, like an input; a library that a program of
+//! the same tree loads is resolved as part of that program. In a directory input, a link
 //! that leads out of the tree must reach something else the archive holds
 //! (brought in with `--add-file`); otherwise it would dangle in the image.
 
@@ -10,6 +11,7 @@ use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -84,9 +86,11 @@ pub fn add(
     tree_input: bool,
 ) -> Result<Added> {
     let mut added = Added::default();
+    let mut elves = Vec::new();
     let meta = fs::symlink_metadata(src).map_err(|e| Error::io(src, e))?;
     if !meta.is_dir() {
-        add_one(builder, ctx, src, dest, role, &mut added)?;
+        add_one(builder, src, dest, role, &mut elves)?;
+        resolve_elves(builder, ctx, elves, role, &mut added)?;
         return Ok(added);
     }
     let walk = walkdir::WalkDir::new(src)
@@ -115,18 +119,55 @@ pub fn add(
                 });
             }
         }
-        add_one(builder, ctx, entry.path(), &at, role, &mut added)?;
+        add_one(builder, entry.path(), &at, role, &mut elves)?;
     }
+    resolve_elves(builder, ctx, elves, role, &mut added)?;
     Ok(added)
 }
 
-fn add_one(
+/// Resolves the ELF files found, programs first: a library that a program
+/// of the tree already loads is resolved as part of that program (it may
+/// rely on the program's DT_RPATH); only the others are taken on their own.
+fn resolve_elves(
     builder: &mut Builder,
     ctx: &Context,
+    elves: Vec<(PathBuf, PathBuf)>,
+    role: Role,
+    added: &mut Added,
+) -> Result<()> {
+    let mut facts = Vec::with_capacity(elves.len());
+    for (src, at) in elves {
+        let f = crate::elf::read_facts(&src)?;
+        facts.push((f.interp.is_none(), src, at));
+    }
+    // Programs (with an interpreter) first, in the walk's order.
+    facts.sort_by_key(|(library, _, _)| *library);
+    for (library, src, at) in facts {
+        if library {
+            let meta = fs::metadata(&src).map_err(|e| Error::io(&src, e))?;
+            let id = (meta.dev(), meta.ino());
+            let loaded = added
+                .closures
+                .iter()
+                .any(|c| c.objects.iter().any(|o| o.id == id));
+            if loaded {
+                continue;
+            }
+        }
+        let closure = resolve::resolve(ctx, &src, at)?;
+        builder.add_closure(&closure, role)?;
+        added.closures.push(closure);
+    }
+    Ok(())
+}
+
+/// Adds one file, link or directory; ELF files are noted in `elves` to be resolved.
+fn add_one(
+    builder: &mut Builder,
     src: &Path,
     at: &Path,
     role: Role,
-    added: &mut Added,
+    elves: &mut Vec<(PathBuf, PathBuf)>,
 ) -> Result<()> {
     let meta = fs::symlink_metadata(src).map_err(|e| Error::io(src, e))?;
     let kind = meta.file_type();
@@ -138,9 +179,7 @@ fn add_one(
     } else if kind.is_file() {
         builder.add_file(at, src, &meta, role)?;
         if is_elf(src)? {
-            let closure = resolve::resolve(ctx, src, at.to_path_buf())?;
-            builder.add_closure(&closure, role)?;
-            added.closures.push(closure);
+            elves.push((src.to_path_buf(), at.to_path_buf()));
         }
         Ok(())
     } else {
