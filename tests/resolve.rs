@@ -797,5 +797,9 @@ fn baseline_library_is_packed_not_a_hwcaps_variant() {
         archive.file("usr/lib/x86_64-linux-gnu/libleaf.so.1"),
         baseline
     );
-    assert!(!archive.dump().contains("glibc-hwcaps"), "{}", archive.dump());
+    assert!(
+        !archive.dump().contains("glibc-hwcaps"),
+        "{}",
+        archive.dump()
+    );
 }
