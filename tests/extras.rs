@@ -1744,3 +1744,23 @@ fn e2e_curl_fails_tls_without_cert() {
     drop(server);
     drop(trust);
 }
+
+#[test]
+fn nss_net_keeps_an_nsswitch_conf_given_with_add_file() {
+    let dir = tmp();
+    let mine = b"hosts: files\n";
+    write(&dir.path().join("nsswitch"), mine);
+    let (archive, _) = pack(
+        dir.path(),
+        &os([
+            OsStr::new("--nss-net"),
+            OsStr::new("--add-file"),
+            OsStr::new("nsswitch:/etc/nsswitch.conf"),
+            fx("hello/bin/hello").as_os_str(),
+        ]),
+    );
+    let conf = entry(&archive, "etc/nsswitch.conf");
+    assert_eq!(conf.data, mine, "the user's nsswitch.conf was replaced");
+    // The rest of --nss-net is still there.
+    assert_eq!(entry(&archive, "etc/services").kind, Kind::File);
+}
