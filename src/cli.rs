@@ -47,6 +47,7 @@ Exit status: 0 success, 1 failure (nothing written), 2 usage error.";
     about,
     long_about = None,
     after_help = EXAMPLES,
+    override_usage = "extract-elf-so [OPTIONS] [(--add <SO_FILE>)...] <ELF_FILE>...",
     infer_long_args = true,
     max_term_width = 100
 )]
