@@ -171,6 +171,11 @@ pub struct Cli {
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
+    // Ctrl-C or SIGTERM while writing: remove the partial archive, then exit.
+    let _ = ctrlc::set_handler(|| {
+        crate::writer::remove_partial();
+        std::process::exit(130);
+    });
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

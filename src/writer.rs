@@ -13,12 +13,31 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use flate2::{Compression, GzBuilder};
 use tar::{EntryType, Header};
 
 use crate::error::{Error, Result};
 use crate::plan::{Kind, Plan};
+
+/// The temporary file being written, so an interrupted run can remove it.
+static PARTIAL: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Removes the temporary file of a write in progress, if any. For a signal
+/// handler: an interrupted run leaves nothing behind.
+pub fn remove_partial() {
+    let taken = PARTIAL.lock().map(|mut p| p.take()).unwrap_or_default();
+    if let Some(path) = taken {
+        let _ = fs::remove_file(path);
+    }
+}
+
+fn set_partial(path: Option<PathBuf>) {
+    if let Ok(mut slot) = PARTIAL.lock() {
+        *slot = path;
+    }
+}
 
 /// Where the archive goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +110,20 @@ fn write_file(plan: &Plan, path: &Path, level: Option<u32>) -> Result<Written> {
         .suffix(".partial")
         .tempfile_in(dir)
         .map_err(|e| Error::io(path, e))?;
+    set_partial(Some(temp.path().to_path_buf()));
+    let result = finish_temp(plan, temp, path, level);
+    set_partial(None);
+    result
+}
+
+/// Fills the temporary file, syncs it and renames it to `path`; on error it
+/// is dropped, which removes it.
+fn finish_temp(
+    plan: &Plan,
+    temp: tempfile::NamedTempFile,
+    path: &Path,
+    level: Option<u32>,
+) -> Result<Written> {
     let (file, written) = encode(
         plan,
         BufWriter::new(

@@ -715,3 +715,54 @@ fn disk_full_keeps_the_existing_archive() {
     );
     assert_eq!(listing(&mnt), ["rootfs.tar"], "leftover files");
 }
+
+#[test]
+fn interrupted_run_leaves_nothing_behind() {
+    let dir = tmp();
+    // A large sparse file makes the write take long enough to interrupt.
+    let big = dir.path().join("big");
+    fs::File::create(&big).unwrap().set_len(4 << 30).unwrap();
+    fs::write(dir.path().join("rootfs.tar.gz"), b"previous archive").unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("extract-elf-so"))
+        .current_dir(dir.path())
+        .args(["-z", "--add-file"])
+        .arg(format!("{}:/big", big.display()))
+        .arg(hello())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the temporary file exists, then interrupt.
+    let started = std::time::Instant::now();
+    let partial = || {
+        fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+    };
+    while !partial() {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "no temporary file appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be interrupted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(!partial(), "the partial archive was left behind");
+    assert_eq!(
+        fs::read(dir.path().join("rootfs.tar.gz")).unwrap(),
+        b"previous archive"
+    );
+}
