@@ -33,7 +33,7 @@ Examples:
   Pack a program built for aarch64 from its sysroot:
     extract-elf-so --root /usr/aarch64-linux-gnu ./hello
 
-Exit status: 0 success, 1 failure (nothing written), 2 usage error.";
+Exit status: 0 success, 1 failure (nothing written), 2 usage error, 130 interrupted.";
 
 /// Pack ELF programs and the shared libraries they load into a tarball for FROM scratch images.
 ///
