@@ -85,11 +85,8 @@ pub struct Outcome {
 pub fn plan(opts: &Options) -> Result<Planned> {
     let dest = plan::archive_dir("--dest", &opts.dest)?;
     let sodir = plan::archive_dir("--sodir", &opts.sodir)?;
-    let ctx = Context {
-        root: opts.root.clone(),
-        library_path: opts.library_path.clone(),
-        cwd: std::env::current_dir().map_err(|e| Error::io(".", e))?,
-    };
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    let ctx = Context::new(opts.root.clone(), opts.library_path.clone(), cwd);
     // Each input goes to DIR/<basename>; two inputs with one basename would collide.
     let mut placed: BTreeMap<PathBuf, &Path> = BTreeMap::new();
     let mut jobs = Vec::new();

@@ -44,6 +44,7 @@
 //! and the first default directory for libraries that only a cache, an
 //! ld.so.conf directory or `--library-path` found (the image has none of them).
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -51,6 +52,7 @@ use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::elf::consts as elf;
 
@@ -196,7 +198,7 @@ impl fmt::Display for Missing {
 /// The closure of one input.
 #[derive(Debug, Clone)]
 pub struct Closure {
-    pub target: Target,
+    pub target: Arc<Target>,
     /// Objects in load order; the input is first.
     pub objects: Vec<Object>,
     pub missing: Vec<Missing>,
@@ -214,7 +216,7 @@ impl Closure {
     pub fn dlopen(&mut self, ctx: &Context, caller: usize, name: &OsStr) -> Option<usize> {
         let mut r = Resolver {
             ctx,
-            target: self.target.clone(),
+            target: Arc::clone(&self.target),
             objects: std::mem::take(&mut self.objects),
             missing: std::mem::take(&mut self.missing),
         };
@@ -240,6 +242,35 @@ pub struct Context {
     pub library_path: Vec<PathBuf>,
     /// The directory relative path-list elements are taken from.
     pub cwd: PathBuf,
+    /// Loaders already described, shared by the programs that use them, so
+    /// the loader file and the cache are read once, not once per input.
+    targets: RefCell<Vec<Arc<Target>>>,
+}
+
+impl Context {
+    pub fn new(root: Root, library_path: Vec<PathBuf>, cwd: PathBuf) -> Self {
+        Context {
+            root,
+            library_path,
+            cwd,
+            targets: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The loader that would run `program`, described once per kind.
+    fn target_for(&self, program: &ElfFacts) -> Arc<Target> {
+        let libc = Target::libc_of(program);
+        let interp = program.interp.as_ref().map(PathBuf::from);
+        let mut known = self.targets.borrow_mut();
+        let same =
+            |t: &&Arc<Target>| t.libc == libc && t.header == program.header && t.interp == interp;
+        if let Some(t) = known.iter().find(same) {
+            return Arc::clone(t);
+        }
+        let fresh = Arc::new(Target::for_program(&self.root, program));
+        known.push(Arc::clone(&fresh));
+        fresh
+    }
 }
 
 /// A directory of a search list, with where the image will have it.
@@ -293,7 +324,7 @@ fn closure(
     at: PathBuf,
 ) -> Result<Closure> {
     let meta = std::fs::metadata(&source).map_err(|e| Error::io(&source, e))?;
-    let target = Target::for_program(&ctx.root, &facts);
+    let target = ctx.target_for(&facts);
     let main = Object {
         loc,
         source,
@@ -330,7 +361,7 @@ fn closure(
 
 struct Resolver<'a> {
     ctx: &'a Context,
-    target: Target,
+    target: Arc<Target>,
     objects: Vec<Object>,
     missing: Vec<Missing>,
 }

@@ -102,21 +102,25 @@ pub fn musl_arch(interp: &Path) -> Option<&str> {
 }
 
 impl Target {
-    /// Describes the loader that would run `program`, inside `root`.
-    pub fn for_program(root: &Root, program: &ElfFacts) -> Target {
-        let interp = program.interp.as_ref().map(PathBuf::from);
-        let musl = match &interp {
-            Some(path) => musl_arch(path).is_some(),
-            // A library or static input: tell musl by what it links against.
+    /// Which libc's loader would run `program`: musl's by its interpreter
+    /// name, or, for a library or static input, by what it links against.
+    pub fn libc_of(program: &ElfFacts) -> Libc {
+        let musl = match &program.interp {
+            Some(path) => musl_arch(Path::new(path)).is_some(),
             None => program
                 .needed
                 .iter()
                 .any(|n| n == "libc.so" || n.to_string_lossy().starts_with("ld-musl-")),
         };
-        if musl {
-            Self::musl(root, program.header, interp)
-        } else {
-            Self::glibc(root, program.header, interp)
+        if musl { Libc::Musl } else { Libc::Glibc }
+    }
+
+    /// Describes the loader that would run `program`, inside `root`.
+    pub fn for_program(root: &Root, program: &ElfFacts) -> Target {
+        let interp = program.interp.as_ref().map(PathBuf::from);
+        match Self::libc_of(program) {
+            Libc::Musl => Self::musl(root, program.header, interp),
+            Libc::Glibc => Self::glibc(root, program.header, interp),
         }
     }
 

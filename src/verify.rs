@@ -30,11 +30,7 @@ pub fn image_root(plan: &Plan) -> Root {
 /// Checks that the image's loader finds what was planned for every input.
 /// Returns one line per problem; empty when the image would load as planned.
 pub fn verify(plan: &Plan, closures: &[Closure]) -> Result<Vec<String>> {
-    let ctx = Context {
-        root: image_root(plan),
-        library_path: Vec::new(),
-        cwd: PathBuf::from("/"),
-    };
+    let ctx = Context::new(image_root(plan), Vec::new(), PathBuf::from("/"));
     let mut problems = Vec::new();
     for planned in closures {
         let input = &planned.objects[0];
@@ -111,11 +107,7 @@ mod tests {
     use crate::plan::{Builder, Role};
 
     fn host_plan(program: &Path) -> (Plan, Closure) {
-        let ctx = Context {
-            root: Root::host(),
-            library_path: Vec::new(),
-            cwd: PathBuf::from("/"),
-        };
+        let ctx = Context::new(Root::host(), Vec::new(), PathBuf::from("/"));
         let closure = resolve::resolve(&ctx, program, PathBuf::from("/app/prog")).unwrap();
         let mut builder = Builder::new(Root::host(), None);
         builder.add_closure(&closure, Role::Input).unwrap();
