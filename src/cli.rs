@@ -141,7 +141,7 @@ pub struct Cli {
     pub list: bool,
 
     /// Print the dependency tree of each input, with where and how each library was found
-    #[arg(long, help_heading = "Inspect without writing")]
+    #[arg(long, conflicts_with_all = ["list", "json", "report"], help_heading = "Inspect without writing")]
     pub tree: bool,
 
     /// Print the plan as JSON for scripts (entries, sizes, which objects need them), and write nothing

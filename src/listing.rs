@@ -28,7 +28,7 @@ pub fn list(planned: &Planned) -> String {
 }
 
 /// The plan as JSON: every entry with its path, kind, source or target,
-/// size, role, and the archive paths of the objects that need it; then the
+/// size, role, and the entry paths of the objects that need it; then the
 /// libraries that were not found.
 pub fn json(planned: &Planned) -> String {
     let needed_by = needed_by(planned);
@@ -64,7 +64,10 @@ pub fn json(planned: &Planned) -> String {
                 }
             }
             if let Some(needers) = needed_by.get(&Path::new("/").join(&e.path)) {
-                let list: Vec<String> = needers.iter().map(|p| p.display().to_string()).collect();
+                let list: Vec<String> = needers
+                    .iter()
+                    .map(|p| p.strip_prefix("/").unwrap_or(p).display().to_string())
+                    .collect();
                 obj.insert("needed_by".into(), json!(list));
             }
             v
@@ -97,16 +100,20 @@ fn needed_by(planned: &Planned) -> BTreeMap<PathBuf, Vec<PathBuf>> {
     for closure in &planned.closures {
         let input_at = &closure.objects[0].at;
         for object in &closure.objects {
+            // Both sides as archive entry paths, links resolved.
+            let Some(needer) = real(&object.at) else {
+                continue;
+            };
             let needers = object.deps.iter().filter_map(|d| d.object);
             for i in needers {
                 if let Some(path) = real(&closure.objects[i].at) {
-                    map.entry(path).or_default().push(object.at.clone());
+                    map.entry(path).or_default().push(needer.clone());
                 }
             }
             if object.via == Via::Interpreter
-                && let Some(path) = real(&object.at)
+                && let (Some(path), Some(input)) = (real(&object.at), real(input_at))
             {
-                map.entry(path).or_default().push(input_at.clone());
+                map.entry(path).or_default().push(input);
             }
         }
     }

@@ -97,7 +97,7 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(out, "{:<PATH$} {:>12} {:>8}", "what", "size", "share");
         for group in &self.groups {
-            let title = format!("{} ({} files)", group.name, group.files.len());
+            let title = format!("{} ({})", group.name, files(group.files.len()));
             let _ = writeln!(
                 out,
                 "{title:<PATH$} {:>12} {:>7.1}%",
@@ -114,8 +114,8 @@ impl Report {
                 );
             }
         }
-        let files: usize = self.groups.iter().map(|g| g.files.len()).sum();
-        let title = format!("total ({files} files)");
+        let count: usize = self.groups.iter().map(|g| g.files.len()).sum();
+        let title = format!("total ({})", files(count));
         let _ = writeln!(
             out,
             "{title:<PATH$} {:>12} {:>7.1}%",
@@ -140,6 +140,14 @@ impl Report {
             "total": self.total,
             "compressed": self.compressed,
         })
+    }
+}
+
+fn files(n: usize) -> String {
+    if n == 1 {
+        "1 file".to_string()
+    } else {
+        format!("{n} files")
     }
 }
 
