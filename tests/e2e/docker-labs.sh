@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# End-to-end check with real Docker images: the labs of the talk "Quest for
+# minimal Docker images" rebuilt with extract-elf-so on FROM scratch.
+#
+#   lab 05  redis-server packed with -z, ADDed to a scratch image; redis-cli
+#           on the host must get PONG from it.
+#   import  redis-cli streamed with -o - into `docker import`; run inside
+#           the imported image it must get PONG from the lab 05 container.
+#   lab 13  wrk packed with -z --nss-net --cert; run in a scratch image, it
+#           must resolve `localhost` (through the packed NSS setup) and load
+#           a local python3 http.server.
+#
+# Then it prints the size of each image, like the talk's table.
+#
+# Needs: docker (client and daemon), redis-server, redis-cli, wrk, python3.
+# Run as root on Debian, missing packages (docker.io included) are installed
+# and a Docker daemon is started when none is running, and stopped at exit.
+# No image registry is needed: every image is built FROM scratch or imported.
+#
+# Outside CI (CI unset), a machine that cannot run Docker skips the check
+# with a message and exit status 0. In CI (CI set to anything) that is a
+# failure. Any failing step exits non-zero with a message saying which.
+#
+# Environment:
+#   EXTRACT_ELF_SO  the binary to test (default target/release/extract-elf-so,
+#                   built with `cargo build --release --locked` if missing)
+#   KEEP_IMAGES     set to keep the images built here (removed by default)
+#
+# Usage: tests/e2e/docker-labs.sh
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+me="docker-labs"
+lab05_image="extract-elf-so-lab05"
+lab13_image="extract-elf-so-lab13"
+import_image="extract-elf-so-import"
+lab05_container="extract-elf-so-lab05-$$"
+lab13_container="extract-elf-so-lab13-$$"
+import_container="extract-elf-so-import-$$"
+
+say() { printf '%s: %s\n' "$me" "$*" >&2; }
+step() { printf '\n==> %s\n' "$*" >&2; }
+die() {
+    printf '%s: FAILED: %s\n' "$me" "$*" >&2
+    exit 1
+}
+# A missing prerequisite: a failure in CI, a skip elsewhere.
+unavailable() {
+    if [ -n "${CI:-}" ]; then
+        die "$* (CI is set, so this is an error)"
+    fi
+    say "skipped: $*"
+    exit 0
+}
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/extract-elf-so-docker-labs.XXXXXX")"
+dockerd_pid=""
+http_pid=""
+images=()
+
+cleanup() {
+    local rc=$?
+    set +e
+    if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+        docker rm -f "$lab05_container" "$lab13_container" "$import_container" >/dev/null 2>&1
+        if [ -z "${KEEP_IMAGES:-}" ] && [ "${#images[@]}" -gt 0 ]; then
+            docker rmi -f "${images[@]}" >/dev/null 2>&1
+        fi
+    fi
+    if [ -n "$http_pid" ]; then
+        kill "$http_pid" 2>/dev/null
+        wait "$http_pid" 2>/dev/null
+    fi
+    if [ -n "$dockerd_pid" ]; then
+        kill "$dockerd_pid" 2>/dev/null
+        for _ in $(seq 1 30); do
+            kill -0 "$dockerd_pid" 2>/dev/null || break
+            sleep 1
+        done
+        if kill -0 "$dockerd_pid" 2>/dev/null; then
+            kill -9 "$dockerd_pid" 2>/dev/null
+        fi
+        wait "$dockerd_pid" 2>/dev/null
+    fi
+    rm -rf "$work"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Runs a command with its output in a log, shown only if it fails.
+quietly() {
+    local log="$work/quietly.log"
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        return 1
+    fi
+}
+
+apt_install() {
+    if ! is_root || ! command -v apt-get >/dev/null 2>&1; then
+        return 1
+    fi
+    say "installing $*"
+    quietly env DEBIAN_FRONTEND=noninteractive apt-get update || return 1
+    quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+}
+
+# --- prerequisites --------------------------------------------------------
+
+step "checking prerequisites"
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v timeout >/dev/null 2>&1 || missing+=(coreutils)
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}" || unavailable "missing packages: ${missing[*]} (install them, as root: apt-get install ${missing[*]})"
+fi
+
+# The Docker daemon: use a running one, or start one.
+if ! docker info >/dev/null 2>&1; then
+    if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
+        apt_install docker.io || unavailable "no Docker daemon, and docker.io could not be installed (needs root and apt-get)"
+    fi
+    is_root || unavailable "no Docker daemon running, and starting one needs root"
+    step "starting dockerd"
+    dockerd >"$work/dockerd.log" 2>&1 </dev/null &
+    dockerd_pid=$!
+    for _ in $(seq 1 60); do
+        timeout 10 docker info >/dev/null 2>&1 && break
+        kill -0 "$dockerd_pid" 2>/dev/null || break
+        sleep 1
+    done
+    if ! docker info >/dev/null 2>&1; then
+        tail -n 30 "$work/dockerd.log" >&2 || true
+        if kill -0 "$dockerd_pid" 2>/dev/null; then
+            unavailable "dockerd did not answer within 60 s (its log is above)"
+        fi
+        dockerd_pid=""
+        unavailable "dockerd exited at start (its log is above)"
+    fi
+fi
+say "docker server $(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?')"
+
+# The tool under test.
+tool="${EXTRACT_ELF_SO:-target/release/extract-elf-so}"
+if [ ! -x "$tool" ]; then
+    if [ -n "${EXTRACT_ELF_SO:-}" ]; then
+        die "EXTRACT_ELF_SO=$tool is not an executable file"
+    fi
+    step "cargo build --release --locked"
+    cargo build --release --locked || die "cargo build --release --locked failed"
+fi
+tool="$(cd "$(dirname "$tool")" && pwd)/$(basename "$tool")"
+say "testing $tool ($("$tool" --version))"
+
+# Free TCP ports on 127.0.0.1, all different: bound at once, then released.
+ports="$(python3 - <<'EOF'
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))
+EOF
+)" || die "could not find free ports"
+read -r redis_port http_port <<<"$ports"
+
+# docker build in a fresh context directory holding rootfs.tar.gz.
+build_image() {
+    local image=$1 context=$2
+    images+=("$image")
+    timeout 300 docker build -t "$image" "$context" >"$context.build.log" 2>&1 || {
+        cat "$context.build.log" >&2
+        die "docker build -t $image failed"
+    }
+}
+
+image_size() {
+    docker image inspect -f '{{.Size}}' "$1"
+}
+
+# --- lab 05: redis-server ---------------------------------------------------
+
+step "lab 05: extract-elf-so -z /usr/bin/redis-server"
+ctx05="$work/lab05"
+mkdir "$ctx05"
+(cd "$ctx05" && "$tool" -z /usr/bin/redis-server) || die "lab 05: extract-elf-so -z /usr/bin/redis-server failed"
+[ -s "$ctx05/rootfs.tar.gz" ] || die "lab 05: rootfs.tar.gz was not written"
+cat >"$ctx05/Dockerfile" <<EOF
+FROM scratch
+ADD rootfs.tar.gz /
+CMD ["/usr/local/bin/redis-server", "--port", "$redis_port", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+EOF
+build_image "$lab05_image" "$ctx05"
+
+step "lab 05: docker run --network host $lab05_image (port $redis_port)"
+timeout 60 docker run -d --name "$lab05_container" --network host "$lab05_image" >/dev/null ||
+    die "lab 05: docker run failed"
+pong=""
+for _ in $(seq 1 40); do
+    pong="$(timeout 5 redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null || true)"
+    [ "$pong" = "PONG" ] && break
+    if [ "$(docker inspect -f '{{.State.Running}}' "$lab05_container" 2>/dev/null)" != "true" ]; then
+        break
+    fi
+    sleep 0.5
+done
+if [ "$pong" != "PONG" ]; then
+    docker logs "$lab05_container" >&2 || true
+    if [ "$(docker inspect -f '{{.State.Running}}' "$lab05_container" 2>/dev/null)" != "true" ]; then
+        die "lab 05: the redis-server container exited (its log is above)"
+    fi
+    die "lab 05: redis-cli -p $redis_port ping got '${pong}' instead of PONG within 20 s (container log above)"
+fi
+say "lab 05: redis-server in the scratch image answered PONG"
+
+# --- import: redis-cli through -o - | docker import ------------------------
+
+step "import: extract-elf-so -o - /usr/bin/redis-cli | docker import - $import_image"
+images+=("$import_image")
+"$tool" -o - /usr/bin/redis-cli 2>"$work/import.err" |
+    timeout 120 docker import - "$import_image" >/dev/null 2>>"$work/import.err" || {
+    cat "$work/import.err" >&2
+    die "import: extract-elf-so -o - /usr/bin/redis-cli | docker import failed"
+}
+pong="$(timeout 60 docker run --rm --name "$import_container" --network host "$import_image" \
+    /usr/local/bin/redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>&1)" || {
+    printf '%s\n' "$pong" >&2
+    die "import: redis-cli in the imported image failed"
+}
+[ "$pong" = "PONG" ] || die "import: redis-cli in the imported image printed '$pong' instead of PONG"
+say "import: redis-cli in the imported image got PONG from lab 05"
+
+timeout 60 docker rm -f "$lab05_container" >/dev/null || die "lab 05: could not remove the container"
+
+# --- lab 13: wrk with --nss-net --cert --------------------------------------
+
+step "lab 13: extract-elf-so -z --nss-net --cert /usr/bin/wrk"
+ctx13="$work/lab13"
+mkdir "$ctx13"
+(cd "$ctx13" && "$tool" -z --nss-net --cert /usr/bin/wrk) ||
+    die "lab 13: extract-elf-so -z --nss-net --cert /usr/bin/wrk failed"
+[ -s "$ctx13/rootfs.tar.gz" ] || die "lab 13: rootfs.tar.gz was not written"
+tar -tzf "$ctx13/rootfs.tar.gz" >"$work/lab13.list" || die "lab 13: tar cannot read rootfs.tar.gz"
+for want in usr/local/bin/wrk etc/nsswitch.conf etc/services etc/ssl/certs/ca-certificates.crt; do
+    grep -qx "$want" "$work/lab13.list" ||
+        die "lab 13: $want is not in the archive written with --nss-net --cert"
+done
+cat >"$ctx13/Dockerfile" <<'EOF'
+FROM scratch
+ADD rootfs.tar.gz /
+ENTRYPOINT ["/usr/local/bin/wrk"]
+EOF
+build_image "$lab13_image" "$ctx13"
+
+step "lab 13: python3 -m http.server $http_port --bind 127.0.0.1"
+site="$work/site"
+mkdir "$site"
+echo "hello from the host" >"$site/index.html"
+python3 -m http.server "$http_port" --bind 127.0.0.1 --directory "$site" \
+    >"$work/http.log" 2>&1 </dev/null &
+http_pid=$!
+up=""
+for _ in $(seq 1 40); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null; then
+        up=1
+        break
+    fi
+    kill -0 "$http_pid" 2>/dev/null || break
+    sleep 0.25
+done
+if [ -z "$up" ]; then
+    cat "$work/http.log" >&2
+    die "lab 13: the http server did not start on 127.0.0.1:$http_port within 10 s"
+fi
+
+step "lab 13: docker run --rm --network host $lab13_image -t1 -c1 -d1 http://localhost:$http_port/"
+out="$(timeout 60 docker run --rm --name "$lab13_container" --network host "$lab13_image" \
+    -t1 -c1 -d1 "http://localhost:$http_port/" 2>&1)" || {
+    printf '%s\n' "$out" >&2
+    die "lab 13: wrk in the scratch image failed"
+}
+printf '%s\n' "$out" | sed 's/^/    /' >&2
+requests="$(printf '%s\n' "$out" | sed -n 's/^ *\([0-9][0-9]*\) requests in .*/\1/p')"
+if ! printf '%s\n' "$out" | grep -q 'Requests/sec' || [ -z "$requests" ] || [ "$requests" -eq 0 ]; then
+    die "lab 13: wrk reported no requests to http://localhost:$http_port/ (output above)"
+fi
+say "lab 13: wrk resolved localhost and made $requests requests"
+
+# --- sizes --------------------------------------------------------------------
+
+step "image sizes"
+size05="$(image_size "$lab05_image")"
+size13="$(image_size "$lab13_image")"
+size_import="$(image_size "$import_image")"
+mb() { awk -v b="$1" 'BEGIN { printf "%.3f", b / 1000000 }'; }
+printf '| %-6s | %-12s | %-15s | %9s |\n' "Lab" "Program" "Base" "Size (MB)"
+printf '| %6s | %-12s | %-15s | %9s |\n' "------" "------------" "---------------" "---------"
+printf '| %6s | %-12s | %-15s | %9s |\n' "05" "redis-server" "scratch" "$(mb "$size05")"
+printf '| %6s | %-12s | %-15s | %9s |\n' "13" "wrk" "scratch" "$(mb "$size13")"
+printf '| %6s | %-12s | %-15s | %9s |\n' "import" "redis-cli" "(docker import)" "$(mb "$size_import")"
+echo
+say "all labs passed"
