@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::fixtures;
-use support::{Archive, Kind, expected_summary, listing, run, run_ok, verbose_sources};
+use support::{
+    Archive, Kind, assert_fails, expected_summary, listing, run, run_ok, verbose_sources,
+};
 
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
@@ -34,43 +36,6 @@ fn leaf_lib() -> PathBuf {
 
 fn os(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
     args.iter().map(|a| a.as_ref().to_os_string()).collect()
-}
-
-/// Runs a command that must fail with `code`, print one `extract-elf-so:
-/// error:` line naming every string of `names`, no panic, nothing on
-/// stdout, and write nothing into `dir`. Returns the error line.
-fn assert_fails(dir: &Path, args: &[OsString], code: i32, names: &[&str]) -> String {
-    let before = listing(dir);
-    let out = run(dir, args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "exit code of {args:?}; stderr:\n{stderr}"
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "stdout of {args:?}: {:?}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "panic for {args:?}:\n{stderr}"
-    );
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "want one line for {args:?}, got:\n{stderr}");
-    assert!(
-        lines[0].starts_with("extract-elf-so: error: "),
-        "{args:?}: {stderr}"
-    );
-    for name in names {
-        assert!(
-            lines[0].contains(name),
-            "{args:?}: error should name {name:?}: {stderr}"
-        );
-    }
-    assert_eq!(listing(dir), before, "{args:?} left files behind");
-    lines[0].to_string()
 }
 
 // ---------------------------------------------------------------- success messages

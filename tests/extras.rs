@@ -26,7 +26,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use support::{Archive, Item, Kind, listing, verbose_sources};
+use support::{Archive, Item, Kind, assert_fails, listing, verbose_sources};
 
 // ------------------------------------------------------------------ helpers
 
@@ -142,43 +142,6 @@ fn pack(dir: &Path, args: &[OsString]) -> (Archive, String) {
         "extract-elf-so {all:?} failed:\n{stderr}"
     );
     (Archive::read(&out_tar), stderr)
-}
-
-/// Runs a command that must fail with `code`: one `extract-elf-so: error:`
-/// line naming every string of `names`, no panic, nothing on stdout, and
-/// nothing written into `dir`. Returns the error line.
-fn assert_fails(dir: &Path, args: &[OsString], code: i32, names: &[&str]) -> String {
-    let before = listing(dir);
-    let out = run(dir, args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "exit code of {args:?}; stderr:\n{stderr}"
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "stdout of {args:?}: {:?}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "panic for {args:?}:\n{stderr}"
-    );
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "want one line for {args:?}, got:\n{stderr}");
-    assert!(
-        lines[0].starts_with("extract-elf-so: error: "),
-        "{args:?}: {stderr}"
-    );
-    for name in names {
-        assert!(
-            lines[0].contains(name),
-            "{args:?}: the error should name {name:?}: {stderr}"
-        );
-    }
-    assert_eq!(listing(dir), before, "{args:?} left files behind");
-    lines[0].to_string()
 }
 
 fn dump(archive: &Archive) -> String {

@@ -173,52 +173,6 @@ impl Archive {
             .collect()
     }
 
-    /// Follows `path` (absolute, as in the image) through the archive's
-    /// symbolic links to a regular file; returns its archive path.
-    fn resolve(&self, path: &str) -> Option<String> {
-        let mut pending: Vec<String> = path
-            .split('/')
-            .filter(|c| !c.is_empty())
-            .rev()
-            .map(str::to_string)
-            .collect();
-        let mut at: Vec<String> = Vec::new();
-        let mut hops = 0;
-        while let Some(component) = pending.pop() {
-            match component.as_str() {
-                "." => continue,
-                ".." => {
-                    at.pop();
-                    continue;
-                }
-                _ => {}
-            }
-            at.push(component);
-            let here = at.join("/");
-            match self.get(&here)? {
-                Item::Symlink(target) => {
-                    hops += 1;
-                    if hops > 40 {
-                        return None;
-                    }
-                    at.pop();
-                    if target.starts_with('/') {
-                        at.clear();
-                    }
-                    pending.extend(
-                        target
-                            .split('/')
-                            .filter(|c| !c.is_empty())
-                            .rev()
-                            .map(str::to_string),
-                    );
-                }
-                Item::Dir | Item::File(_) => {}
-            }
-        }
-        let here = at.join("/");
-        matches!(self.get(&here)?, Item::File(_)).then_some(here)
-    }
 }
 
 /// Writes the archive of `extra` + `inputs` in a fresh directory and reads it back.

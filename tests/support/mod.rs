@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -344,4 +344,41 @@ pub fn expected_summary(name: &str, archive: &Archive, gzip_len: Option<u64>) ->
         line.push_str(&format!(" ({} gzipped)", human(gz)));
     }
     line
+}
+
+/// Runs a command that must fail with `code`, print one `extract-elf-so:
+/// error:` line naming every string of `names`, no panic, nothing on
+/// stdout, and write nothing into `dir`. Returns the error line.
+pub fn assert_fails(dir: &Path, args: &[OsString], code: i32, names: &[&str]) -> String {
+    let before = listing(dir);
+    let out = run(dir, args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit code of {args:?}; stderr:\n{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "stdout of {args:?}: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "panic for {args:?}:\n{stderr}"
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "want one line for {args:?}, got:\n{stderr}");
+    assert!(
+        lines[0].starts_with("extract-elf-so: error: "),
+        "{args:?}: {stderr}"
+    );
+    for name in names {
+        assert!(
+            lines[0].contains(name),
+            "{args:?}: error should name {name:?}: {stderr}"
+        );
+    }
+    assert_eq!(listing(dir), before, "{args:?} left files behind");
+    lines[0].to_string()
 }
