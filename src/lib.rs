@@ -87,34 +87,7 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     let sodir = plan::archive_dir("--sodir", &opts.sodir)?;
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     let ctx = Context::new(opts.root.clone(), opts.library_path.clone(), cwd);
-    // Each input goes to DIR/<basename>; two inputs with one basename would collide.
-    let mut placed: BTreeMap<PathBuf, &Path> = BTreeMap::new();
-    let mut jobs = Vec::new();
-    for (inputs, dir, role) in [
-        (&opts.inputs, &dest, Role::Input),
-        (&opts.add, &sodir, Role::Added),
-    ] {
-        for input in inputs {
-            let name = input
-                .file_name()
-                .ok_or_else(|| Error::Invalid(format!("{}: not a file name", input.display())))?;
-            let at = dir.join(name);
-            if let Some(first) = placed.get(&at) {
-                if Path::new(first) == input.as_path() {
-                    continue;
-                }
-                return Err(Error::Conflict {
-                    path: at.strip_prefix("/").unwrap_or(&at).display().to_string(),
-                    first: first.to_path_buf(),
-                    second: input.clone(),
-                });
-            }
-            placed.insert(at.clone(), input);
-            jobs.push((input, at, role));
-        }
-    }
-    // Inputs in a stable order, so the same set gives the same archive whatever order it came in.
-    jobs.sort_by(|a, b| a.1.cmp(&b.1));
+    let jobs = place_inputs(opts, &dest, &sodir)?;
     let mut builder = Builder::new(opts.root.clone(), opts.source_date_epoch);
     let mut closures = Vec::new();
     let mut outside = Vec::new();
@@ -173,6 +146,43 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         closures,
         missing,
     })
+}
+
+/// Where each input (in `dest`) and `--add` library (in `sodir`) goes, in a
+/// stable order, so the same set gives the same archive whatever order it came
+/// in. Two different files with one name in one directory are refused.
+fn place_inputs<'a>(
+    opts: &'a Options,
+    dest: &Path,
+    sodir: &Path,
+) -> Result<Vec<(&'a PathBuf, PathBuf, Role)>> {
+    let mut placed: BTreeMap<PathBuf, &Path> = BTreeMap::new();
+    let mut jobs = Vec::new();
+    for (inputs, dir, role) in [
+        (&opts.inputs, dest, Role::Input),
+        (&opts.add, sodir, Role::Added),
+    ] {
+        for input in inputs {
+            let name = input
+                .file_name()
+                .ok_or_else(|| Error::Invalid(format!("{}: not a file name", input.display())))?;
+            let at = dir.join(name);
+            if let Some(first) = placed.get(&at) {
+                if *first == input.as_path() {
+                    continue;
+                }
+                return Err(Error::Conflict {
+                    path: at.strip_prefix("/").unwrap_or(&at).display().to_string(),
+                    first: first.to_path_buf(),
+                    second: input.clone(),
+                });
+            }
+            placed.insert(at.clone(), input);
+            jobs.push((input, at, role));
+        }
+    }
+    jobs.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(jobs)
 }
 
 /// Plans, refuses on missing libraries unless allowed, and writes the archive.
