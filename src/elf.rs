@@ -141,13 +141,21 @@ pub fn read_facts(path: &Path) -> Result<ElfFacts> {
 }
 
 fn open(path: &Path) -> Result<(File, u64)> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    // Checked before opening: opening a FIFO blocks until a writer comes.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
         return Err(Error::IsDirectory {
             path: path.to_path_buf(),
         });
     }
+    if !meta.is_file() {
+        return Err(Error::Invalid(format!(
+            "{}: not a regular file",
+            path.display()
+        )));
+    }
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     Ok((file, meta.len()))
 }
 
@@ -312,8 +320,11 @@ fn parse<H: FileHeader<Endian = Endianness>>(
     let start = loads
         .iter()
         .find(|l| strtab >= l.vaddr && strtab - l.vaddr < l.filesz)
-        .map(|l| l.offset + (strtab - l.vaddr))
         .ok_or("DT_STRTAB is not inside a loaded segment")?;
+    let start = start
+        .offset
+        .checked_add(strtab - start.vaddr)
+        .ok_or("DT_STRTAB lies beyond the end of the file")?;
     let end = match strsz {
         Some(size) => start.saturating_add(size).min(len),
         None => len,

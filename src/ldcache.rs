@@ -18,6 +18,8 @@ const NEW_MAGIC: &[u8] = b"glibc-ld.so.cache1.1";
 const NEW_HEADER: usize = 48;
 const NEW_ENTRY: usize = 24;
 const OLD_ENTRY: usize = 12;
+/// Longest path the loader can open, with its terminating NUL.
+const PATH_MAX: usize = 4096;
 
 /// One library of the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,9 +136,12 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// A NUL-terminated string of at most `PATH_MAX` bytes with its NUL:
+    /// ldconfig writes no longer ones, and without a bound every entry could
+    /// name one huge string and have it copied once each.
     fn cstr(&self, at: usize) -> Option<&'a OsStr> {
         let rest = self.bytes.get(at..)?;
-        let end = rest.iter().position(|&b| b == 0)?;
+        let end = rest.iter().take(PATH_MAX).position(|&b| b == 0)?;
         Some(OsStr::from_bytes(&rest[..end]))
     }
 }

@@ -35,14 +35,32 @@ fn parse_file(
     dirs: &mut Vec<PathBuf>,
     seen: &mut HashSet<PathBuf>,
 ) -> Result<()> {
-    if depth > MAX_DEPTH || !seen.insert(path.to_path_buf()) {
+    if depth > MAX_DEPTH {
         return Ok(());
     }
     if root.dir().is_none() {
         // A planned image has no ld.so.conf of its own.
         return Ok(());
     }
-    let host = root.to_host(path);
+    // Links are followed inside the root and `..` stops at its top, as with
+    // `ldconfig -r`. A file is read once whatever it is called: links and
+    // `..` give one file endless names, and reading each name again
+    // multiplied the work at every level.
+    let resolved = match root.resolve(path) {
+        Ok(resolved) => resolved,
+        Err(Error::Io { cause, .. }) if cause.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !seen.insert(resolved.real.clone()) {
+        return Ok(());
+    }
+    // Directories, devices and FIFOs are never opened (a FIFO would block).
+    let Some(host) = resolved.file else {
+        return Err(Error::Invalid(format!(
+            "{}: not a regular file",
+            root.to_host(&resolved.real).display()
+        )));
+    };
     let text = match fs::read(&host) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -110,7 +128,7 @@ fn keyword<'a>(line: &'a str, word: &str) -> Option<&'a str> {
 /// joined once; matches come back as host paths and are turned back into
 /// in-root paths, never prefixed again.
 fn expand_include(root: &Root, base: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
-    let in_root = base.join(pattern);
+    let in_root = base.join(single_stars(pattern));
     let rel = in_root.strip_prefix("/").unwrap_or(&in_root);
     let Some(dir) = root.dir() else {
         return Ok(Vec::new());
@@ -128,6 +146,18 @@ fn expand_include(root: &Root, base: &Path, pattern: &str) -> Result<Vec<PathBuf
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// glob(3) as ldconfig calls it has no `**`: a run of `*` is one `*`. The
+/// glob crate would instead walk whole trees, forever through a link to `.`.
+fn single_stars(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        if !(c == '*' && out.ends_with('*')) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
