@@ -172,7 +172,6 @@ impl Archive {
             })
             .collect()
     }
-
 }
 
 /// Writes the archive of `extra` + `inputs` in a fresh directory and reads it back.

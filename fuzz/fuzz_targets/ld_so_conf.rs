@@ -1,0 +1,65 @@
+//! `ldconf::parse` on the input as text, and `ldconf::read` on a temporary
+//! root whose `etc/ld.so.conf` is the input: never panic, never hang.
+//!
+//! The input up to its first NUL byte is `etc/ld.so.conf`; what follows it
+//! (if anything) is `etc/ld.so.conf.d/fuzz.conf`. The root also holds two
+//! fixed include files, `a.conf` and `b.conf`, which include each other and
+//! `../ld.so.conf`, so cycles are always within reach.
+
+#![no_main]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use extract_elf_so::ldconf::{self, Line};
+use extract_elf_so::root::Root;
+use libfuzzer_sys::fuzz_target;
+
+fn root() -> &'static Path {
+    static ROOT: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = ROOT.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        let d = root.join("etc/ld.so.conf.d");
+        fs::create_dir_all(&d).unwrap();
+        fs::create_dir_all(root.join("usr/lib/x86_64-linux-gnu")).unwrap();
+        fs::write(d.join("a.conf"), "/usr/local/lib\ninclude b.conf\n").unwrap();
+        fs::write(
+            d.join("b.conf"),
+            "/usr/lib/x86_64-linux-gnu/ # multiarch\ninclude ../ld.so.conf a.conf\n",
+        )
+        .unwrap();
+        (dir, root)
+    });
+    path
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    for line in ldconf::parse(&text) {
+        match line {
+            Line::Dir(dir) => assert!(!dir.as_os_str().is_empty()),
+            Line::Include(pattern) => assert!(!pattern.is_empty()),
+        }
+    }
+
+    let root = root();
+    let (main, extra) = match data.iter().position(|&b| b == 0) {
+        Some(at) => (&data[..at], Some(&data[at + 1..])),
+        None => (data, None),
+    };
+    fs::write(root.join("etc/ld.so.conf"), main).unwrap();
+    let fuzz_conf = root.join("etc/ld.so.conf.d/fuzz.conf");
+    match extra {
+        Some(extra) => fs::write(&fuzz_conf, extra).unwrap(),
+        None => {
+            let _ = fs::remove_file(&fuzz_conf);
+        }
+    }
+    if let Ok(dirs) = ldconf::read(&Root::new(root), Path::new("/etc/ld.so.conf")) {
+        for (i, dir) in dirs.iter().enumerate() {
+            assert!(!dirs[..i].contains(dir), "{} listed twice", dir.display());
+        }
+    }
+});
