@@ -324,29 +324,53 @@ fn parse<H: FileHeader<Endian = Endianness>>(
     let start = start
         .offset
         .checked_add(strtab - start.vaddr)
+        .filter(|start| *start < len)
         .ok_or("DT_STRTAB lies beyond the end of the file")?;
     let end = match strsz {
         Some(size) => start.saturating_add(size).min(len),
         None => len,
     };
-    let string = |offset: u64| -> std::result::Result<OsString, String> {
+    // Strings are copied out, so their total is bounded by the table's size:
+    // entries that all point at one long string cannot multiply memory.
+    let mut budget = (end - start).saturating_mul(2).saturating_add(4096);
+    let mut string = |offset: u64| -> std::result::Result<OsString, String> {
         let at = start
             .checked_add(offset)
             .filter(|at| *at < end)
             .ok_or_else(|| format!("dynamic string offset {offset} is outside the string table"))?;
-        let bytes = data
-            .read_bytes_at_until(at..end, 0)
-            .map_err(|()| format!("unterminated dynamic string at offset {offset}"))?;
+        let bytes = c_string(data, at, end)
+            .ok_or_else(|| format!("unterminated dynamic string at offset {offset}"))?;
+        budget = budget
+            .checked_sub(bytes.len() as u64 + 1)
+            .ok_or("dynamic strings repeat beyond the size of their table")?;
         Ok(OsStr::from_bytes(bytes).to_os_string())
     };
     facts.needed = needed
         .into_iter()
-        .map(string)
+        .map(&mut string)
         .collect::<std::result::Result<_, _>>()?;
-    facts.rpath = rpath.map(string).transpose()?;
-    facts.runpath = runpath.map(string).transpose()?;
-    facts.soname = soname.map(string).transpose()?;
+    facts.rpath = rpath.map(&mut string).transpose()?;
+    facts.runpath = runpath.map(&mut string).transpose()?;
+    facts.soname = soname.map(&mut string).transpose()?;
     Ok(facts)
+}
+
+/// The NUL-terminated string at `at`, which must end before `end`. Read in
+/// growing chunks: no length limit (glibc has none for DT_RUNPATH), and only
+/// the bytes up to the NUL, give or take a chunk, are read.
+fn c_string(data: &ReadCache<File>, at: u64, end: u64) -> Option<&[u8]> {
+    let mut chunk = 256u64;
+    loop {
+        let n = chunk.min(end - at);
+        let bytes = data.read_bytes_at(at, n).ok()?;
+        if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+            return Some(&bytes[..nul]);
+        }
+        if n == end - at {
+            return None;
+        }
+        chunk = chunk.saturating_mul(4);
+    }
 }
 
 #[cfg(test)]

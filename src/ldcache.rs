@@ -58,12 +58,14 @@ impl Cache {
         if bytes.get(new_at..)?.starts_with(NEW_MAGIC) {
             return parse_new(&r, new_at);
         }
+        let mut budget = r.budget();
         let mut entries = Vec::with_capacity(nlibs.min(bytes.len() / OLD_ENTRY));
         for i in 0..nlibs {
             let at = 16 + i * OLD_ENTRY;
             let flags = r.u32(at)? as i32;
             let key = r.cstr(strings.checked_add(r.u32(at + 4)? as usize)?)?;
             let value = r.cstr(strings.checked_add(r.u32(at + 8)? as usize)?)?;
+            budget = budget.checked_sub(key.len() + value.len())?;
             entries.push(Entry {
                 flags,
                 key: key.to_os_string(),
@@ -93,6 +95,7 @@ fn parse_new(r: &Reader<'_>, base: usize) -> Option<Cache> {
         _ => return None,
     }
     let nlibs = r.u32(base + 20)? as usize;
+    let mut budget = r.budget();
     let mut entries = Vec::with_capacity(nlibs.min(r.bytes.len() / NEW_ENTRY));
     for i in 0..nlibs {
         let at = base
@@ -102,6 +105,7 @@ fn parse_new(r: &Reader<'_>, base: usize) -> Option<Cache> {
         let key = r.cstr(base.checked_add(r.u32(at + 4)? as usize)?)?;
         let value = r.cstr(base.checked_add(r.u32(at + 8)? as usize)?)?;
         let hwcap = r.u64(at + 16)?;
+        budget = budget.checked_sub(key.len() + value.len())?;
         entries.push(Entry {
             flags,
             key: key.to_os_string(),
@@ -118,6 +122,13 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// How many string bytes all entries may copy out: ldconfig shares a
+    /// string between a few entries at most, so a cache whose entries all
+    /// name one long string is not one the loader's writer made.
+    fn budget(&self) -> usize {
+        self.bytes.len().saturating_mul(4).saturating_add(1 << 16)
+    }
+
     fn u32(&self, at: usize) -> Option<u32> {
         let b: [u8; 4] = self.bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
         Some(if self.big_endian {
@@ -325,6 +336,31 @@ mod tests {
             bytes.resize(len.max(NEW_MAGIC.len()), 0xff);
             let _ = Cache::parse(&bytes, false);
         }
+    }
+
+    #[test]
+    fn entries_that_all_name_one_long_string_are_refused() {
+        // Many entries pointing at one 4000-byte string would be copied once each.
+        let long = "l".repeat(4000);
+        let entries: Vec<(i32, &str, &str, u64)> = (0..2000)
+            .map(|_| (0x0303, long.as_str(), "/lib/x", 0))
+            .collect();
+        let mut bytes = build(&entries, false);
+        // Point every entry at the first entry's strings, as a crafted file would.
+        let first = bytes[NEW_HEADER + 4..NEW_HEADER + 12].to_vec();
+        for i in 1..2000 {
+            let at = NEW_HEADER + i * NEW_ENTRY + 4;
+            bytes[at..at + 8].copy_from_slice(&first);
+        }
+        bytes.truncate(NEW_HEADER + 2000 * NEW_ENTRY + 4000 + 1 + 7);
+        assert!(Cache::parse(&bytes, false).is_none());
+        // The same file with only a few entries sharing the string is fine.
+        let mut few = bytes.clone();
+        few[20..24].copy_from_slice(&3u32.to_le_bytes());
+        assert_eq!(Cache::parse(&few, false).map(|c| c.entries.len()), Some(3));
+        // A real-sized cache whose strings are shared a little still parses.
+        let small = build(&[(0x0303, "libz.so.1", "/lib/libz.so.1", 0)], false);
+        assert!(Cache::parse(&small, false).is_some());
     }
 
     #[test]

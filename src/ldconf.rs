@@ -138,7 +138,12 @@ fn expand_include(root: &Root, base: &Path, pattern: &str) -> Result<Vec<PathBuf
         glob::Pattern::escape(&dir.to_string_lossy()).trim_end_matches('/'),
         rel.to_string_lossy()
     );
-    let matches = glob::glob(&host_pattern)
+    // Like ldconfig's glob(3): `*` does not match a leading dot.
+    let options = glob::MatchOptions {
+        require_literal_leading_dot: true,
+        ..glob::MatchOptions::new()
+    };
+    let matches = glob::glob_with(&host_pattern, options)
         .map_err(|e| Error::Invalid(format!("{}: bad include pattern: {e}", in_root.display())))?;
     let mut files: Vec<PathBuf> = matches
         .filter_map(|m| m.ok())
@@ -196,6 +201,8 @@ mod tests {
         .unwrap();
         fs::write(t.join("etc/ld.so.conf.d/a.conf"), "/a\n/b/\n").unwrap();
         fs::write(t.join("etc/ld.so.conf.d/skip.txt"), "/no\n").unwrap();
+        // ldconfig's glob does not let `*` match a leading dot.
+        fs::write(t.join("etc/ld.so.conf.d/.hidden.conf"), "/hidden\n").unwrap();
         let dirs = read(&Root::new(t), Path::new("/etc/ld.so.conf")).unwrap();
         assert_eq!(dirs, vec![PathBuf::from("/a"), "/b".into(), "/last".into()]);
     }

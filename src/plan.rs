@@ -164,37 +164,46 @@ impl Builder {
         input_role: Role,
         lib_role: Role,
     ) -> Result<()> {
-        let (in_place, moved): (Vec<_>, Vec<_>) = closure.objects
-            [from.min(closure.objects.len())..]
-            .iter()
-            .partition(|o| matches!(&o.loc, Loc::InRoot(p) if *p == o.at));
-        for object in in_place {
+        // Every path an object is reached by: where it was found, and any
+        // other path a search found the same file at.
+        let mut places = Vec::new();
+        for object in &closure.objects[from.min(closure.objects.len())..] {
             let role = match object.via {
+                Via::Input => input_role,
                 Via::Interpreter => Role::Interpreter,
                 _ => lib_role,
             };
-            self.add_rooted(&object.at, role)?;
+            places.push((&object.loc, &object.at, object, role));
+            for (loc, at) in &object.aliases {
+                places.push((loc, at, object, role));
+            }
         }
-        for object in moved {
+        let (in_place, moved): (Vec<_>, Vec<_>) = places
+            .into_iter()
+            .partition(|(loc, at, _, _)| matches!(loc, Loc::InRoot(p) if p == *at));
+        for (_, at, _, role) in in_place {
+            self.add_rooted(at, role)?;
+        }
+        for (loc, at, object, role) in moved {
             let meta = fs::metadata(&object.source).map_err(|e| Error::io(&object.source, e))?;
             if object.via == Via::Input {
-                self.add_file(&object.at, &object.source, &meta, input_role)?;
+                self.add_file(at, &object.source, &meta, role)?;
                 continue;
             }
             // Keep soname links that stay in their directory (libz.so.1 -> libz.so.1.2.13).
-            let mut at = object.at.clone();
-            if let Some(mut host) = self.host_of(&object.loc) {
+            let mut at = at.clone();
+            if let Some(mut host) = self.host_of(loc) {
                 for _ in 0..MAX_TREE_LINKS {
                     let Some(target) = sibling_link(&host) else {
                         break;
                     };
                     let link_meta = fs::symlink_metadata(&host).map_err(|e| Error::io(&host, e))?;
-                    self.add_link(&at, &target, &link_meta, lib_role)?;
+                    self.add_link(&at, &target, &link_meta, role)?;
                     at.set_file_name(&target);
                     host.set_file_name(&target);
                 }
             }
-            self.add_file(&at, &object.source, &meta, lib_role)?;
+            self.add_file(&at, &object.source, &meta, role)?;
         }
         Ok(())
     }

@@ -158,6 +158,10 @@ pub struct Object {
     names: Vec<OsString>,
     /// Device and inode of the content.
     pub id: (u64, u64),
+    /// Other paths a search found this same file at (a second DT_NEEDED name
+    /// that is a link to it), with their places in the archive: the image
+    /// must have them too, or its loader would not find that name.
+    pub aliases: Vec<(Loc, PathBuf)>,
 }
 
 /// A library the loader would not find.
@@ -334,6 +338,7 @@ fn closure(
         loader: None,
         deps: Vec::new(),
         names: Vec::new(),
+        aliases: Vec::new(),
         id: (meta.dev(), meta.ino()),
     };
     let mut r = Resolver {
@@ -399,6 +404,7 @@ impl Resolver<'_> {
                     loader: None,
                     deps: Vec::new(),
                     names: vec![interp.into_os_string()],
+                    aliases: Vec::new(),
                     id,
                 });
             }
@@ -446,6 +452,11 @@ impl Resolver<'_> {
                 Probe::Found(found) => {
                     if let Some(i) = self.objects.iter().position(|o| o.id == found.id) {
                         self.alias(i, name);
+                        let at = self.place(name, dir.as_ref(), &file);
+                        let object = &mut self.objects[i];
+                        if object.at != at && !object.aliases.iter().any(|(_, a)| *a == at) {
+                            object.aliases.push((file, at));
+                        }
                         return Some(i);
                     }
                     let at = self.place(name, dir.as_ref(), &file);
@@ -459,6 +470,7 @@ impl Resolver<'_> {
                         loader: Some(req),
                         deps: Vec::new(),
                         names: vec![name.to_os_string()],
+                        aliases: Vec::new(),
                         id,
                     });
                     return Some(self.objects.len() - 1);

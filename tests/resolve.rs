@@ -803,3 +803,70 @@ fn baseline_library_is_packed_not_a_hwcaps_variant() {
         archive.dump()
     );
 }
+
+/// Compiles `main` with gcc and `args` into `dir/app`.
+fn compile_app(dir: &Path, args: &[&str]) -> PathBuf {
+    fs::write(dir.join("m.c"), "int main(void){return 0;}\n").unwrap();
+    let app = dir.join("app");
+    let status = Command::new("gcc")
+        .current_dir(dir)
+        .arg("m.c")
+        .arg("-o")
+        .arg(&app)
+        .args(args)
+        .status()
+        .expect("running gcc");
+    assert!(status.success());
+    app
+}
+
+#[test]
+fn two_needed_names_for_one_file_both_exist_in_the_image() {
+    // liba.so and libb.so are links to one file: glibc loads it once, but
+    // finds it under each name, so the image needs both names.
+    let t = tmp();
+    let libs = t.path().join("libs");
+    fs::create_dir(&libs).unwrap();
+    fs::write(t.path().join("f.c"), "int f(void){return 1;}\n").unwrap();
+    let status = Command::new("gcc")
+        .current_dir(t.path())
+        .args(["-shared", "-fPIC", "-o", "libs/base.so", "f.c"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    link("base.so", &libs.join("liba.so"));
+    link("base.so", &libs.join("libb.so"));
+    let app = compile_app(
+        t.path(),
+        &[
+            "-Llibs",
+            "-Wl,--no-as-needed",
+            "-l:liba.so",
+            "-l:libb.so",
+            "-Wl,-rpath,$ORIGIN/libs",
+        ],
+    );
+    let archive = run_tool(t.path(), [s(&app)]).archive();
+    for name in ["liba.so", "libb.so"] {
+        let path = format!("usr/local/bin/libs/{name}");
+        assert_eq!(
+            archive.resolve(&path).as_deref(),
+            Ok("usr/local/bin/libs/base.so"),
+            "{path}\n{}",
+            archive.dump()
+        );
+    }
+    assert!(archive.is_file("usr/local/bin/libs/base.so"));
+}
+
+#[test]
+fn a_runpath_longer_than_a_page_is_read_whole() {
+    let t = tmp();
+    let long: String = "/x".repeat(2100);
+    let app = compile_app(
+        t.path(),
+        &["-Wl,--enable-new-dtags", &format!("-Wl,-rpath,{long}")],
+    );
+    let run = run_tool(t.path(), [s(&app), "--tree"]);
+    assert!(run.stdout.contains("libc.so.6 =>"), "{}", run.stdout);
+}
