@@ -21,6 +21,9 @@ use tar::{EntryType, Header};
 use crate::error::{Error, Result};
 use crate::plan::{Kind, Plan};
 
+/// Bytes read from a source file, and written to the output, at a time.
+const COPY_BUFFER: usize = 256 * 1024;
+
 /// The temporary file being written, so an interrupted run can remove it.
 static PARTIAL: Mutex<Option<PathBuf>> = Mutex::new(None);
 
@@ -77,7 +80,12 @@ pub fn write(plan: &Plan, output: &Output, level: Option<u32>) -> Result<Written
                 ));
             }
             let lock = stdout.lock();
-            let written = encode(plan, BufWriter::new(lock), level, Path::new("-"))?;
+            let written = encode(
+                plan,
+                BufWriter::with_capacity(COPY_BUFFER, lock),
+                level,
+                Path::new("-"),
+            )?;
             Ok(written.1)
         }
         Output::File(path) => write_file(plan, path, level),
@@ -98,7 +106,13 @@ fn write_file(plan: &Plan, path: &Path, level: Option<u32>) -> Result<Written> {
             .write(true)
             .open(path)
             .map_err(|e| Error::io(path, e))?;
-        return encode(plan, BufWriter::new(file), level, path).map(|(_, w)| w);
+        return encode(
+            plan,
+            BufWriter::with_capacity(COPY_BUFFER, file),
+            level,
+            path,
+        )
+        .map(|(_, w)| w);
     }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -126,7 +140,8 @@ fn finish_temp(
 ) -> Result<Written> {
     let (file, written) = encode(
         plan,
-        BufWriter::new(
+        BufWriter::with_capacity(
+            COPY_BUFFER,
             temp.as_file()
                 .try_clone()
                 .map_err(|e| Error::io(temp.path(), e))?,
@@ -273,13 +288,17 @@ fn tar_stream<W: Write>(plan: &Plan, sink: Counter<W>, out_path: &Path) -> Resul
                 header.set_entry_type(EntryType::Regular);
                 header.set_size(*size);
                 let file = File::open(source).map_err(|e| Error::io(source, e))?;
-                let mut reader = Exact {
-                    inner: file,
-                    left: *size,
-                    read_failed: false,
-                };
+                // A BufReader lets io::copy move whole buffers, not 8 KiB at a time.
+                let mut reader = std::io::BufReader::with_capacity(
+                    COPY_BUFFER,
+                    Exact {
+                        inner: file,
+                        left: *size,
+                        read_failed: false,
+                    },
+                );
                 let appended = builder.append_data(&mut header, &entry.path, &mut reader);
-                appended.map_err(|e| match reader.read_failed {
+                appended.map_err(|e| match reader.get_ref().read_failed {
                     true => Error::io(source, e),
                     false => io_err(e),
                 })?;
