@@ -14,6 +14,7 @@ pub mod cert;
 pub mod cli;
 pub mod elf;
 pub mod error;
+pub mod gzip;
 pub mod ldcache;
 pub mod ldconf;
 pub mod listing;

@@ -748,6 +748,9 @@ impl Resolver<'_> {
                 }
                 Err(_) => return Probe::Absent,
             },
+            // A planned image has nothing outside itself: a relative search
+            // path there must not find a file of this host.
+            Loc::Host(_) if self.ctx.root.dir().is_none() => return Probe::Absent,
             Loc::Host(p) => match std::fs::metadata(p) {
                 Ok(m) if m.is_file() => std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()),
                 _ => return Probe::Absent,

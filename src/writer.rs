@@ -3,7 +3,8 @@
 //!
 //! Headers are built by hand (GNU format, for long names and link targets):
 //! uid and gid 0, owner names `root`, the plan's modes and times, nothing from
-//! the host's user database. The gzip header carries no name and mtime 0. File
+//! the host's user database. The gzip stream is compressed on every core
+//! ([`crate::gzip`]) and its header carries no name and mtime 0. File
 //! contents are streamed from their sources, so memory does not grow with
 //! file size. A file is written to a temporary file beside the destination and
 //! renamed into place only when everything, including `fsync`, succeeded; on
@@ -15,10 +16,10 @@ use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use flate2::{Compression, GzBuilder};
 use tar::{EntryType, Header};
 
 use crate::error::{Error, Result};
+use crate::gzip::ChunkedGz;
 use crate::plan::{Kind, Plan};
 
 /// Bytes read from a source file, and written to the output, at a time.
@@ -218,10 +219,7 @@ fn encode<W: Write>(
             ))
         }
         Some(level) => {
-            let gz = GzBuilder::new()
-                .mtime(0)
-                .operating_system(255)
-                .write(outer, Compression::new(level));
+            let gz = ChunkedGz::new(outer, level);
             let inner = Counter {
                 inner: gz,
                 count: 0,
