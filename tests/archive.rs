@@ -516,3 +516,39 @@ fn long_dest_paths_read_back_whole() {
         assert!(dirs.contains(prefix.as_str()), "{prefix}");
     }
 }
+
+#[test]
+fn gzip_bytes_do_not_depend_on_the_number_of_cores() {
+    if !common::have("taskset") {
+        assert!(std::env::var_os("CI").is_none(), "taskset is missing");
+        eprintln!("taskset is missing; not testing one-core compression");
+        return;
+    }
+    let dir = tmp();
+    // libc and the loader together span several 1 MiB compression chunks.
+    let inputs = [hello_leaf(), PathBuf::from("/usr/bin/env")];
+    let bin = assert_cmd::cargo::cargo_bin!("extract-elf-so");
+    let one_core = std::process::Command::new("taskset")
+        .current_dir(dir.path())
+        .arg("-c")
+        .arg("0")
+        .arg(bin)
+        .args(["-q", "-z", "-o", "one.tar.gz"])
+        .args(&inputs)
+        .status()
+        .unwrap();
+    assert!(one_core.success());
+    let mut args = os(&[&"-z", &"-o", &"all.tar.gz"]);
+    args.extend(inputs.iter().map(OsString::from));
+    run_ok(dir.path(), &args);
+    let one = fs::read(dir.path().join("one.tar.gz")).unwrap();
+    let all = fs::read(dir.path().join("all.tar.gz")).unwrap();
+    let tar = support::gunzip(&all);
+    assert!(
+        tar.len() > 2 << 20,
+        "the tar should span several 1 MiB chunks"
+    );
+    assert!(one == all, "one core and all cores give different bytes");
+    // And the stream is one valid gzip member holding the whole tar.
+    Archive::from_bytes(&tar);
+}
