@@ -367,42 +367,37 @@ fn static_pie_program_is_packed_alone() {
 
 // ------------------------------------------------------------------ wrong class / machine
 
-#[test]
-fn wrong_class_candidate_is_skipped() {
+/// The loader skips `scenario/<skipped>/libleaf.so.1` (wrong class or
+/// machine) and takes `scenario/lib/libleaf.so.1`, later on the same RPATH.
+fn assert_candidate_skipped(scenario: &str, skipped: &str) {
     let t = tmp();
-    let archive = run_tool(t.path(), [fx("wrongclass/bin/app")]).archive();
-    let want = bytes(&fx("wrongclass/lib/libleaf.so.1"));
-    assert_ne!(want, bytes(&fx("wrongclass/lib32/libleaf.so.1")));
+    let archive = run_tool(t.path(), [fx(&format!("{scenario}/bin/app"))]).archive();
+    let want = bytes(&fx(&format!("{scenario}/lib/libleaf.so.1")));
+    assert_ne!(
+        want,
+        bytes(&fx(&format!("{scenario}/{skipped}/libleaf.so.1")))
+    );
     assert_eq!(archive.file("usr/local/lib/libleaf.so.1"), want);
     for (path, class, machine) in archive.elf_files() {
         assert_eq!(class, 2, "{path} is not ELFCLASS64");
         assert_eq!(machine, unpack::EM_X86_64, "{path} is not x86-64");
     }
     assert!(
-        under(&archive, "usr/local/lib32").is_empty(),
-        "lib32 packed:\n{}",
+        under(&archive, &format!("usr/local/{skipped}")).is_empty(),
+        "{skipped} packed:\n{}",
         archive.dump()
     );
     assert_glibc_base(&archive);
 }
 
 #[test]
+fn wrong_class_candidate_is_skipped() {
+    assert_candidate_skipped("wrongclass", "lib32");
+}
+
+#[test]
 fn wrong_machine_candidate_is_skipped() {
-    let t = tmp();
-    let archive = run_tool(t.path(), [fx("wrongmachine/bin/app")]).archive();
-    let want = bytes(&fx("wrongmachine/lib/libleaf.so.1"));
-    assert_ne!(want, bytes(&fx("wrongmachine/libother/libleaf.so.1")));
-    assert_eq!(archive.file("usr/local/lib/libleaf.so.1"), want);
-    for (path, class, machine) in archive.elf_files() {
-        assert_eq!(class, 2, "{path} is not ELFCLASS64");
-        assert_eq!(machine, unpack::EM_X86_64, "{path} is not x86-64");
-    }
-    assert!(
-        under(&archive, "usr/local/libother").is_empty(),
-        "libother packed:\n{}",
-        archive.dump()
-    );
-    assert_glibc_base(&archive);
+    assert_candidate_skipped("wrongmachine", "libother");
 }
 
 // ------------------------------------------------------------------ origin, -d
