@@ -392,20 +392,28 @@ fn nss_net_glibc_adds_config_files_and_modules_next_to_libc() {
     );
 }
 
-#[test]
-fn nss_net_keeps_a_hosts_file_given_with_add_file() {
+/// Packs fixtures hello with `--nss-net` and a user's file given with
+/// `--add-file` at `dest`.
+fn pack_nss_with_user_file(dest: &str, content: &[u8]) -> Archive {
     let dir = tmp();
-    let mine = b"10.1.2.3\tmyhost.example myhost\n127.0.0.1\tlocalhost\n";
-    write(&dir.path().join("myhosts"), mine);
+    write(&dir.path().join("mine"), content);
+    let spec = format!("mine:{dest}");
     let (archive, _) = pack(
         dir.path(),
         &os([
             OsStr::new("--nss-net"),
             OsStr::new("--add-file"),
-            OsStr::new("myhosts:/etc/hosts"),
+            OsStr::new(&spec),
             fx("hello/bin/hello").as_os_str(),
         ]),
     );
+    archive
+}
+
+#[test]
+fn nss_net_keeps_a_hosts_file_given_with_add_file() {
+    let mine = b"10.1.2.3\tmyhost.example myhost\n127.0.0.1\tlocalhost\n";
+    let archive = pack_nss_with_user_file("/etc/hosts", mine);
     let hosts = entry(&archive, "etc/hosts");
     assert_eq!(hosts.kind, Kind::File);
     assert_eq!(
@@ -1710,18 +1718,8 @@ fn e2e_curl_fails_tls_without_cert() {
 
 #[test]
 fn nss_net_keeps_an_nsswitch_conf_given_with_add_file() {
-    let dir = tmp();
     let mine = b"hosts: files\n";
-    write(&dir.path().join("nsswitch"), mine);
-    let (archive, _) = pack(
-        dir.path(),
-        &os([
-            OsStr::new("--nss-net"),
-            OsStr::new("--add-file"),
-            OsStr::new("nsswitch:/etc/nsswitch.conf"),
-            fx("hello/bin/hello").as_os_str(),
-        ]),
-    );
+    let archive = pack_nss_with_user_file("/etc/nsswitch.conf", mine);
     let conf = entry(&archive, "etc/nsswitch.conf");
     assert_eq!(conf.data, mine, "the user's nsswitch.conf was replaced");
     // The rest of --nss-net is still there.
