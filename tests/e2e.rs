@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use unpack::{Listing, require, run_tool, s};
+use common::require;
+use unpack::{Listing, run_tool, s};
 
 fn fx(rel: &str) -> PathBuf {
     common::fixtures().join(rel)

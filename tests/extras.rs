@@ -17,6 +17,8 @@
 mod common;
 mod support;
 
+use common::require;
+
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -74,23 +76,6 @@ where
     args.into_iter()
         .map(|a| a.as_ref().to_os_string())
         .collect()
-}
-
-/// The policy for optional things: true when `ok`; otherwise panics when
-/// `CI` is set and else prints why the test is skipped.
-fn require(ok: bool, what: &str) -> bool {
-    if ok {
-        return true;
-    }
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("this test")
-        .to_string();
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: {what} (CI is set, so this test may not be skipped)");
-    }
-    eprintln!("SKIPPED {test}: {what}");
-    false
 }
 
 fn musl_ok(rel: &str) -> bool {

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use unpack::{Kind, Listing, bytes, require, run_tool, run_tool_timeout, s};
+use common::require;
+use unpack::{Kind, Listing, bytes, run_tool, run_tool_timeout, s};
 
 fn fx(rel: &str) -> PathBuf {
     let path = common::fixtures().join(rel);
@@ -749,7 +750,7 @@ fn baseline_library_is_packed_not_a_hwcaps_variant() {
     // ldconfig records glibc-hwcaps variants in the cache, and the host's
     // loader would pick one on a capable CPU; the image must carry the
     // baseline so it runs on every CPU of the architecture.
-    if !unpack::require(Path::new("/sbin/ldconfig").exists(), "ldconfig") {
+    if !require(Path::new("/sbin/ldconfig").exists(), "ldconfig") {
         return;
     }
     let t = tmp();

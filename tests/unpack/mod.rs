@@ -19,25 +19,6 @@ use std::time::Duration;
 pub const EM_X86_64: u16 = 62;
 pub const EM_AARCH64: u16 = 183;
 
-/// The policy for tests that need something optional (musl or aarch64
-/// fixtures, qemu, redis, root): returns `true` when `ok`; otherwise panics
-/// when `CI` is set (CI must run every test) and else prints why the test is
-/// skipped and returns `false`.
-pub fn require(ok: bool, what: &str) -> bool {
-    if ok {
-        return true;
-    }
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("this test")
-        .to_string();
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: {what} (CI is set, so this test may not be skipped)");
-    }
-    eprintln!("SKIPPED {test}: {what}");
-    false
-}
-
 /// What running the tool gave.
 #[derive(Debug)]
 pub struct Run {
