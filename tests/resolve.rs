@@ -692,22 +692,31 @@ fn root_ld_so_conf_include_is_read_inside_the_root_and_the_library_moves_to_a_de
     );
 }
 
-#[test]
-fn root_absolute_link_is_followed_inside_the_root() {
-    let t = tmp();
-    let app = build_leaf_app(t.path());
-    let root = t.path().join("root");
+/// A mini sysroot under `dir/root` where `<link_dir>/libleaf.so.1` is an
+/// absolute link to a marked libleaf in a directory that exists only in the
+/// root, never on this host; and an app that needs libleaf. Returns the app,
+/// the root and the marked library's bytes.
+fn sysroot_with_absolute_leaf_link(dir: &Path, link_dir: &str) -> (PathBuf, PathBuf, Vec<u8>) {
+    let app = build_leaf_app(dir);
+    let root = dir.join("root");
     mini_sysroot(&root);
     let real_dir = host_absent_opt_dir();
-    let leaf = marked_leaf("absolute link");
+    let leaf = marked_leaf(link_dir);
     write(
         &unpack::host_path(&root, &format!("{real_dir}/libleaf.so.1")),
         &leaf,
     );
     link(
         &format!("{real_dir}/libleaf.so.1"),
-        &root.join("opt/leaf/lib/libleaf.so.1"),
+        &root.join(link_dir).join("libleaf.so.1"),
     );
+    (app, root, leaf)
+}
+
+#[test]
+fn root_absolute_link_is_followed_inside_the_root() {
+    let t = tmp();
+    let (app, root, leaf) = sysroot_with_absolute_leaf_link(t.path(), "opt/leaf/lib");
     ld_so_conf(&root, "/opt/leaf/lib");
     let archive = run_tool(t.path(), [s(&app), "--root", s(&root)]).archive();
     assert_eq!(
@@ -721,19 +730,7 @@ fn root_absolute_link_is_followed_inside_the_root() {
 #[test]
 fn root_absolute_link_in_a_default_dir_stays_inside_the_image() {
     let t = tmp();
-    let app = build_leaf_app(t.path());
-    let root = t.path().join("root");
-    mini_sysroot(&root);
-    let real_dir = host_absent_opt_dir();
-    let leaf = marked_leaf("absolute link in a default dir");
-    write(
-        &unpack::host_path(&root, &format!("{real_dir}/libleaf.so.1")),
-        &leaf,
-    );
-    link(
-        &format!("{real_dir}/libleaf.so.1"),
-        &root.join("usr/lib/x86_64-linux-gnu/libleaf.so.1"),
-    );
+    let (app, root, leaf) = sysroot_with_absolute_leaf_link(t.path(), "usr/lib/x86_64-linux-gnu");
     let archive = run_tool(t.path(), [s(&app), "--root", s(&root)]).archive();
     // Found in a default dir, so it stays there; the link's absolute target
     // must exist in the image.
