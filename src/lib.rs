@@ -93,8 +93,10 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     let mut closures = Vec::new();
     let mut outside = Vec::new();
     for (input, at, role) in jobs {
-        let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
-        if meta.is_dir() && role == Role::Input {
+        // Errors (a missing file, a link that only resolves inside --root)
+        // are left to the resolver, which reports them with their paths.
+        let is_dir = std::fs::metadata(input).is_ok_and(|m| m.is_dir());
+        if is_dir && role == Role::Input {
             let added = addfile::add(&mut builder, &ctx, input, &at, role, true)?;
             closures.extend(added.closures);
             outside.extend(added.outside);

@@ -302,6 +302,19 @@ struct Found {
 
 /// Resolves the closure of one input (a host path) that will be stored at `at`.
 pub fn resolve(ctx: &Context, input: &Path, at: PathBuf) -> Result<Closure> {
+    // An input inside a `--root` is resolved there, so that its links (an
+    // absolute one starts again at the root) and its $ORIGIN stay in the root.
+    let absolute = std::path::absolute(input).map_err(|e| Error::io(input, e))?;
+    let sysroot = ctx.root.dir().is_some_and(|d| d != Path::new("/"));
+    if sysroot && let Some(in_root) = ctx.root.from_host(&root::normalize(&absolute)) {
+        let resolved = ctx.root.resolve(&in_root)?;
+        return match resolved.file {
+            Some(_) => resolve_in_root(ctx, &in_root, at),
+            None => Err(Error::IsDirectory {
+                path: input.to_path_buf(),
+            }),
+        };
+    }
     let facts = elffile::read_facts(input)?;
     let source = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
     // The program's $ORIGIN is its real directory: the kernel resolves /proc/self/exe.

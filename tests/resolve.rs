@@ -863,3 +863,25 @@ fn a_runpath_longer_than_a_page_is_read_whole() {
     let run = run_tool(t.path(), [s(&app), "--tree"]);
     assert!(run.stdout.contains("libc.so.6 =>"), "{}", run.stdout);
 }
+
+#[test]
+fn an_input_inside_the_root_is_resolved_inside_it() {
+    // ROOT/usr/bin/app is an absolute link to /usr/bin/<name>, which exists
+    // only in the root: following it on the host would fail or take a host file.
+    let t = tmp();
+    let root = t.path().join("root");
+    mini_sysroot(&root);
+    let name = format!("extract-elf-so-root-only-{}", std::process::id());
+    assert!(!Path::new("/usr/bin").join(&name).exists());
+    let program = bytes(&fx("hello/bin/hello"));
+    write(&root.join("usr/bin").join(&name), &program);
+    link(&format!("/usr/bin/{name}"), &root.join("usr/bin/app"));
+    let archive = run_tool(t.path(), [s(&root.join("usr/bin/app")), "--root", s(&root)]).archive();
+    assert_eq!(archive.file("usr/local/bin/app"), program);
+    // Its libc is the root's, which mini_sysroot copied from the host.
+    assert!(
+        archive.resolve("lib64/ld-linux-x86-64.so.2").is_ok(),
+        "{}",
+        archive.dump()
+    );
+}
