@@ -97,7 +97,7 @@ pub fn add(builder: &mut Builder, ctx: &Context, closures: &mut [Closure]) -> Re
         }
         builder.add_rooted(Path::new(file), Role::Nss).map_err(|e| {
             Error::Invalid(format!(
-                "--nss-net: {file} is needed for service and protocol lookups: {e} (Debian and Ubuntu: install netbase)"
+                "--nss-net: {file} is needed for service and protocol lookups: {e} (install netbase in the root, or give one with --add-file {file})"
             ))
         })?;
     }
