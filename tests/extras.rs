@@ -1710,3 +1710,52 @@ fn nss_net_keeps_an_nsswitch_conf_given_with_add_file() {
     // The rest of --nss-net is still there.
     assert_eq!(entry(&archive, "etc/services").kind, Kind::File);
 }
+
+#[test]
+fn nss_net_in_a_cross_sysroot_takes_that_architectures_modules() {
+    let root = Path::new("/usr/aarch64-linux-gnu");
+    let hello = fx("aarch64/bin/hello");
+    let ready = hello.exists() && root.join("lib/libnss_files.so.2").exists();
+    if !require(
+        ready,
+        "the aarch64 fixture or sysroot is missing (gcc-aarch64-linux-gnu)",
+    ) {
+        return;
+    }
+    let dir = tmp();
+    // A cross sysroot has no etc/services: without it --nss-net says how to add one.
+    let out = run(
+        dir.path(),
+        &os([
+            OsStr::new("--nss-net"),
+            OsStr::new("--root"),
+            root.as_os_str(),
+            hello.as_os_str(),
+        ]),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--add-file /etc/services"));
+    let (archive, _) = pack(
+        dir.path(),
+        &os([
+            OsStr::new("--nss-net"),
+            OsStr::new("--add-file"),
+            OsStr::new("/etc/services"),
+            OsStr::new("--add-file"),
+            OsStr::new("/etc/protocols"),
+            OsStr::new("--root"),
+            root.as_os_str(),
+            hello.as_os_str(),
+        ]),
+    );
+    for module in ["lib/libnss_files.so.2", "lib/libnss_dns.so.2"] {
+        let data = &entry(&archive, module).data;
+        assert_eq!(data, &fs::read(root.join(module)).unwrap(), "{module}");
+        // e_machine 183: AArch64.
+        assert_eq!(u16::from_le_bytes([data[18], data[19]]), 183, "{module}");
+    }
+    assert_eq!(
+        entry(&archive, "etc/services").data,
+        fs::read("/etc/services").unwrap()
+    );
+}
