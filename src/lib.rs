@@ -3,15 +3,18 @@
 //! container images, without ever running them.
 //!
 //! The pipeline runs one way: inputs -> ELF facts ([`elf`]) -> resolved
-//! closure ([`resolve`], using [`target`], [`ldcache`], [`ldconf`] and
-//! [`root`]) -> archive plan ([`plan`]) -> writer ([`writer`]). Only the
+//! closure ([`resolve`], using [`target`], [`ldcache`], [`ldconf`], [`dst`],
+//! [`candidate`] and [`root`]) -> archive plan ([`plan`], with [`nss`],
+//! [`cert`] and [`addfile`]) -> writer ([`writer`], [`gzip`]). Only the
 //! writer touches the output. [`verify`] proves the plan before it is
-//! written, [`listing`] shows it instead, and [`cli`] turns the command line
-//! into [`Options`].
+//! written, [`listing`] and [`report`] show it, and [`cli`] turns the command
+//! line into [`Options`].
 
 pub mod addfile;
+pub mod candidate;
 pub mod cert;
 pub mod cli;
+pub mod dst;
 pub mod elf;
 pub mod error;
 pub mod gzip;
