@@ -4,7 +4,7 @@
 //!
 //! The pipeline runs one way: inputs -> ELF facts ([`elf`]) -> resolved
 //! closure ([`resolve`], using [`target`], [`ldcache`], [`ldconf`], [`dst`],
-//! [`candidate`] and [`root`]) -> archive plan ([`plan`], with [`nss`],
+//! [`candidate`] and [`root`]) -> archive plan ([`plan`](mod@plan), with [`nss`],
 //! [`cert`] and [`addfile`]) -> writer ([`writer`], [`gzip`]). Only the
 //! writer touches the output. [`verify`] proves the plan before it is
 //! written, [`listing`] and [`report`] show it, and [`cli`] turns the command
