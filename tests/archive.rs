@@ -12,23 +12,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use common::fixtures;
-use support::{Archive, Kind, file_id, listing, run_ok, tool, verbose_sources};
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-fn hello() -> PathBuf {
-    fixtures().join("hello/bin/hello")
-}
-
-fn hello_leaf() -> PathBuf {
-    fixtures().join("hello/bin/hello-leaf")
-}
-
-fn os(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
-    args.iter().map(|a| a.as_ref().to_os_string()).collect()
-}
+use common::{listing, os, tmp};
+use support::{Archive, Kind, file_id, hello, hello_leaf, run_ok, tool, verbose_sources};
 
 /// Runs with `-v` into `name` in `dir`; returns the archive and the listed sources.
 fn packed(dir: &Path, name: &str, args: &[OsString]) -> (Archive, HashMap<String, PathBuf>) {

@@ -14,28 +14,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::fixtures;
+use common::{listing, os, tmp};
 use support::{
-    Archive, Kind, assert_fails, expected_summary, listing, run, run_ok, verbose_sources,
+    Archive, Kind, assert_fails, expected_summary, hello, hello_leaf, run, run_ok, verbose_sources,
 };
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-fn hello() -> PathBuf {
-    fixtures().join("hello/bin/hello")
-}
-
-fn hello_leaf() -> PathBuf {
-    fixtures().join("hello/bin/hello-leaf")
-}
 
 fn leaf_lib() -> PathBuf {
     fixtures().join("leaf/lib/libleaf.so.1")
-}
-
-fn os(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
-    args.iter().map(|a| a.as_ref().to_os_string()).collect()
 }
 
 // ---------------------------------------------------------------- success messages

@@ -28,7 +28,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use support::{Archive, Item, Kind, assert_fails, listing, verbose_sources};
+use common::listing;
+use support::{Archive, Item, Kind, assert_fails, verbose_sources};
 
 // ------------------------------------------------------------------ helpers
 

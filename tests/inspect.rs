@@ -73,16 +73,6 @@ fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
 
-/// Names in `dir`, hidden ones included.
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 fn rpath_app() -> PathBuf {
     fixtures().join("rpath/bin/app")
 }
@@ -221,9 +211,9 @@ fn list_prints_one_sorted_tab_separated_line_per_entry_and_writes_nothing() {
     let dir = tmp();
     let r = run_ok(dir.path(), &args(&[&"--list", &rpath_app()]));
     assert!(
-        names_in(dir.path()).is_empty(),
+        common::listing(dir.path()).is_empty(),
         "--list wrote {:?}",
-        names_in(dir.path())
+        common::listing(dir.path())
     );
     assert!(
         !r.stderr.contains("wrote"),
@@ -283,7 +273,7 @@ fn list_matches_the_archive_a_real_run_writes() {
         a.extend(case.iter().cloned());
         let r = run_ok(dir.path(), &a);
         assert!(
-            names_in(dir.path()).is_empty(),
+            common::listing(dir.path()).is_empty(),
             "--list {case:?} wrote files"
         );
         let lines = parse_list(&r.text());
@@ -329,7 +319,7 @@ fn list_with_a_missing_library_prints_the_plan_then_exits_1() {
         "stderr does not name the missing library:\n{}",
         r.stderr
     );
-    assert!(names_in(dir.path()).is_empty(), "--list wrote files");
+    assert!(common::listing(dir.path()).is_empty(), "--list wrote files");
 
     // --allow-missing: the same plan, a warning, exit 0, still nothing written.
     let r2 = run_ok(
@@ -338,7 +328,7 @@ fn list_with_a_missing_library_prints_the_plan_then_exits_1() {
     );
     assert_eq!(r2.stdout, r.stdout);
     assert!(r2.stderr.contains("warning") && r2.stderr.contains("libgone.so.1"));
-    assert!(names_in(dir.path()).is_empty(), "--list wrote files");
+    assert!(common::listing(dir.path()).is_empty(), "--list wrote files");
 }
 
 // --- --json ----------------------------------------------------------------
@@ -374,7 +364,7 @@ fn json_is_valid_and_matches_the_archive() {
         a.extend(case.iter().cloned());
         let r = run_ok(dir.path(), &a);
         assert!(
-            names_in(dir.path()).is_empty(),
+            common::listing(dir.path()).is_empty(),
             "--json {case:?} wrote files"
         );
         let doc = parse_json(&r.stdout);
@@ -477,7 +467,7 @@ fn json_with_a_missing_library_lists_it_and_exits_1() {
             .is_some_and(|s| !s.is_empty()),
         "{missing:?}"
     );
-    assert!(names_in(dir.path()).is_empty(), "--json wrote files");
+    assert!(common::listing(dir.path()).is_empty(), "--json wrote files");
 }
 
 // --- --tree ----------------------------------------------------------------
@@ -490,7 +480,7 @@ fn indent(line: &str) -> usize {
 fn tree_shows_libleaf_under_libmid_found_through_rpath() {
     let dir = tmp();
     let r = run_ok(dir.path(), &args(&[&"--tree", &rpath_app()]));
-    assert!(names_in(dir.path()).is_empty(), "--tree wrote files");
+    assert!(common::listing(dir.path()).is_empty(), "--tree wrote files");
     let text = r.text();
     let lines: Vec<&str> = text.lines().collect();
     assert!(
@@ -549,7 +539,7 @@ fn tree_with_a_missing_library_shows_not_found_and_exits_1() {
         "{}",
         r.text()
     );
-    assert!(names_in(dir.path()).is_empty(), "--tree wrote files");
+    assert!(common::listing(dir.path()).is_empty(), "--tree wrote files");
 }
 
 // --- --report --------------------------------------------------------------
@@ -753,7 +743,7 @@ fn report_with_list_writes_nothing() {
         &args(&[&"--report", &"--list", &"--json", &rpath_app()]),
     );
     assert!(
-        names_in(dir.path()).is_empty(),
+        common::listing(dir.path()).is_empty(),
         "--report --list wrote files"
     );
     let doc = parse_json(&r.stdout);
@@ -781,7 +771,7 @@ fn report_with_stdout_archive_goes_to_stderr() {
         "the report is not on stderr:\n{}",
         r.stderr
     );
-    assert!(names_in(dir.path()).is_empty(), "-o - wrote files");
+    assert!(common::listing(dir.path()).is_empty(), "-o - wrote files");
 
     // Compressed: the gzipped line is the size of what went to stdout.
     let r = run_ok(
@@ -829,7 +819,7 @@ fn completions_for_bash_zsh_and_fish() {
         );
         assert!(r.stderr.is_empty(), "{shell}: stderr {}", r.stderr);
     }
-    assert!(names_in(dir.path()).is_empty());
+    assert!(common::listing(dir.path()).is_empty());
 }
 
 #[test]
@@ -851,7 +841,7 @@ fn man_page_is_roff() {
     );
     assert!(man.contains("extract-elf-so"), "{man}");
     assert!(man.contains("nss\\-net"), "the man page lacks --nss-net");
-    assert!(names_in(dir.path()).is_empty());
+    assert!(common::listing(dir.path()).is_empty());
 }
 
 #[test]
@@ -865,7 +855,7 @@ fn generators_take_no_inputs() {
         assert_eq!(r.code, Some(2), "{a:?}: stderr:\n{}", r.stderr);
         assert!(r.stdout.is_empty(), "{a:?}");
     }
-    assert!(names_in(dir.path()).is_empty());
+    assert!(common::listing(dir.path()).is_empty());
 }
 
 #[test]

@@ -164,3 +164,26 @@ pub fn require(ok: bool, what: &str) -> bool {
     eprintln!("SKIPPED {test}: {what}");
     false
 }
+
+/// A fresh temporary directory.
+#[allow(dead_code)]
+pub fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// Arguments as `OsString`s.
+#[allow(dead_code)]
+pub fn os(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<std::ffi::OsString> {
+    args.iter().map(|a| a.as_ref().to_os_string()).collect()
+}
+
+/// Sorted names of the entries in `dir` (hidden ones included).
+#[allow(dead_code)]
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}

@@ -49,16 +49,6 @@ where
     (out.stdout, stderr)
 }
 
-/// Sorted names of the entries in `dir` (hidden ones included).
-pub fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// What an archive entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -350,7 +340,7 @@ pub fn expected_summary(name: &str, archive: &Archive, gzip_len: Option<u64>) ->
 /// error:` line naming every string of `names`, no panic, nothing on
 /// stdout, and write nothing into `dir`. Returns the error line.
 pub fn assert_fails(dir: &Path, args: &[OsString], code: i32, names: &[&str]) -> String {
-    let before = listing(dir);
+    let before = crate::common::listing(dir);
     let out = run(dir, args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(
@@ -379,6 +369,20 @@ pub fn assert_fails(dir: &Path, args: &[OsString], code: i32, names: &[&str]) ->
             "{args:?}: error should name {name:?}: {stderr}"
         );
     }
-    assert_eq!(listing(dir), before, "{args:?} left files behind");
+    assert_eq!(
+        crate::common::listing(dir),
+        before,
+        "{args:?} left files behind"
+    );
     lines[0].to_string()
+}
+
+/// The fixture program that needs only libc.
+pub fn hello() -> std::path::PathBuf {
+    crate::common::fixtures().join("hello/bin/hello")
+}
+
+/// The fixture program that needs libleaf through `$ORIGIN/../lib`.
+pub fn hello_leaf() -> std::path::PathBuf {
+    crate::common::fixtures().join("hello/bin/hello-leaf")
 }
