@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
+use crate::listing::json_text;
 use crate::plan::{Kind, Plan};
 use crate::report::{Report, human};
 use crate::root::Root;
@@ -312,12 +313,6 @@ pub fn output_of(cli: &Cli) -> (Output, bool) {
     let mut file = OsString::from(base);
     file.push(if gz { ".tar.gz" } else { ".tar" });
     (Output::File(PathBuf::from(file)), gz)
-}
-
-fn json_text(value: &serde_json::Value) -> String {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
-    text.push('\n');
-    text
 }
 
 fn report(cli: &Cli, opts: &Options, outcome: &Outcome) {

@@ -85,8 +85,12 @@ pub fn json(planned: &Planned) -> String {
             })
         })
         .collect();
-    let doc = json!({ "entries": entries, "missing": missing });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    json_text(&json!({ "entries": entries, "missing": missing }))
+}
+
+/// A JSON value as pretty-printed text ending in a newline.
+pub fn json_text(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
     text
 }
