@@ -15,7 +15,9 @@ use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::thread::{self, JoinHandle};
 
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use flate2::Crc;
+
+use crate::deflate::RawDeflate;
 
 /// Bytes of input per chunk.
 const CHUNK: usize = 1 << 20;
@@ -134,32 +136,12 @@ impl<W: Write> Write for ChunkedGz<W> {
 fn deflate(data: &[u8], dict: &[u8], level: u32, last: bool) -> io::Result<(Vec<u8>, Crc)> {
     let mut crc = Crc::new();
     crc.update(data);
-    let mut z = Compress::new(Compression::new(level), false);
+    let mut z = RawDeflate::new(level)?;
     if !dict.is_empty() {
-        z.set_dictionary(dict).map_err(io::Error::other)?;
+        z.set_dictionary(dict)?;
     }
-    let flush = if last {
-        FlushCompress::Finish
-    } else {
-        FlushCompress::Sync
-    };
     let mut out = Vec::with_capacity(data.len() / 2 + 1024);
-    loop {
-        if out.capacity() - out.len() < 1024 {
-            out.reserve(out.capacity().max(64 * 1024));
-        }
-        let done = z.total_in() as usize;
-        let status = z
-            .compress_vec(&data[done..], &mut out, flush)
-            .map_err(io::Error::other)?;
-        let consumed = z.total_in() as usize == data.len();
-        let room_left = out.len() < out.capacity();
-        match (last, status) {
-            (true, Status::StreamEnd) => break,
-            (false, _) if consumed && room_left => break,
-            _ => {}
-        }
-    }
+    z.compress(data, &mut out, last)?;
     Ok((out, crc))
 }
 
@@ -209,7 +191,7 @@ mod tests {
         let data = sample(4 * CHUNK + 999);
         let a = gz(&data, 6);
         assert_eq!(a, gz(&data, 6));
-        let mut single = flate2::write::GzEncoder::new(Vec::new(), Compression::new(6));
+        let mut single = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
         single.write_all(&data).unwrap();
         let single = single.finish().unwrap();
         // Priming each chunk with the previous window keeps the loss tiny.

@@ -10,10 +10,13 @@
 //! written, [`listing`] and [`report`] show it, and [`cli`] turns the command
 //! line into [`Options`].
 
+#![deny(unsafe_code)]
+
 pub mod addfile;
 pub mod candidate;
 pub mod cert;
 pub mod cli;
+pub mod deflate;
 pub mod dst;
 pub mod elf;
 pub mod error;
