@@ -537,3 +537,33 @@ fn gzip_bytes_do_not_depend_on_the_number_of_cores() {
     // And the stream is one valid gzip member holding the whole tar.
     Archive::from_bytes(&tar);
 }
+
+#[test]
+fn gzip_level_six_is_about_the_size_gnu_gzip_makes() {
+    if !common::have("gzip") {
+        assert!(std::env::var_os("CI").is_none(), "gzip is missing");
+        eprintln!("gzip is missing; not comparing sizes");
+        return;
+    }
+    let dir = tmp();
+    let mut args = os(&[&"-z", &"-o", &"ours.tar.gz"]);
+    args.push(PathBuf::from("/usr/bin/env").into());
+    run_ok(dir.path(), &args);
+    let ours = fs::read(dir.path().join("ours.tar.gz")).unwrap();
+    // GNU gzip -6 (what `tar -z` runs) over exactly the same tar stream.
+    let tar = support::gunzip(&ours);
+    fs::write(dir.path().join("same.tar"), &tar).unwrap();
+    let gzip = std::process::Command::new("gzip")
+        .args(["-6", "-n", "-k"])
+        .arg(dir.path().join("same.tar"))
+        .status()
+        .unwrap();
+    assert!(gzip.success());
+    let theirs = fs::metadata(dir.path().join("same.tar.gz")).unwrap().len();
+    let ratio = ours.len() as f64 / theirs as f64;
+    assert!(
+        ratio <= 1.01,
+        "ours {} bytes, gzip -6 {theirs} bytes: ratio {ratio:.4}",
+        ours.len()
+    );
+}
