@@ -2,9 +2,11 @@
 //!
 //! Only the ELF header, the program headers, PT_INTERP, PT_DYNAMIC and the
 //! dynamic string table are read, through `object`'s `ReadCache`, which reads
-//! just the byte ranges asked for. Everything is located through program
-//! headers, as the loader does, so stripped files and files without section
-//! headers are handled the same way.
+//! just the byte ranges asked for, at their offsets (no seeking) and through a
+//! small window, so that ranges that lie together (the headers, the dynamic
+//! strings) take one read. Everything is located through program headers, as
+//! the loader does, so stripped files and files without section headers are
+//! handled the same way.
 //!
 //! `object` is used rather than `goblin`: goblin's `Elf::parse` fails a whole
 //! file when one dynamic string is not UTF-8, keeps PT_INTERP padding on some
@@ -13,11 +15,12 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 
 use object::elf;
 use object::read::elf::{Dyn, FileHeader, ProgramHeader};
-use object::{Endianness, ReadCache, ReadRef};
+use object::{Endianness, ReadCache, ReadCacheOps, ReadRef};
 
 use crate::error::{Error, Result};
 
@@ -120,27 +123,119 @@ impl ElfFacts {
     }
 }
 
+/// What one reading of an ELF file gave.
+#[derive(Debug)]
+pub struct ElfFile {
+    pub header: Header,
+    /// The facts, or why they cannot be read although the header can.
+    pub facts: Result<ElfFacts>,
+    /// Device and inode of the file read.
+    pub id: (u64, u64),
+}
+
 /// Reads only the ELF header fields the loader checks on a candidate library.
 pub fn read_header(path: &Path) -> Result<Header> {
-    let (file, len) = open(path)?;
-    let cache = ReadCache::new(file);
-    header_of(&cache, len, path)
+    let (window, len, _) = open(path)?;
+    header_of(&ReadCache::new(window), len, path)
 }
 
 /// Reads the ELF facts of the file at `path`.
 pub fn read_facts(path: &Path) -> Result<ElfFacts> {
-    let (file, len) = open(path)?;
-    let cache = ReadCache::new(file);
+    read(path)?.facts
+}
+
+/// Reads the header, the facts and the identity of the file at `path`, in
+/// one opening. Fails as [`read_header`] does; the facts fail as
+/// [`read_facts`] does.
+pub fn read(path: &Path) -> Result<ElfFile> {
+    let (window, len, id) = open(path)?;
+    let cache = ReadCache::new(window);
     let header = header_of(&cache, len, path)?;
     let facts = if header.is_64() {
         parse::<elf::FileHeader64<Endianness>>(&cache, len, header)
     } else {
         parse::<elf::FileHeader32<Endianness>>(&cache, len, header)
     };
-    facts.map_err(|reason| Error::malformed(path, reason))
+    Ok(ElfFile {
+        header,
+        facts: facts.map_err(|reason| Error::malformed(path, reason)),
+        id,
+    })
 }
 
-fn open(path: &Path) -> Result<(File, u64)> {
+/// How many bytes one read fetches at least: the ELF header, the program
+/// headers and PT_INTERP usually lie within the first of them, and the
+/// dynamic strings a file needs within one more.
+const WINDOW: usize = 4096;
+
+/// An open file read at offsets (no seeking), through a window holding the
+/// last bytes read: a small range inside it is served without another read.
+struct Window {
+    file: File,
+    len: u64,
+    /// Where the next read starts.
+    pos: u64,
+    /// The offset of `bytes` in the file.
+    start: u64,
+    bytes: Vec<u8>,
+}
+
+impl Window {
+    /// Moves the window to `pos` unless it holds `[pos, pos + n)`; `n` is at
+    /// most `WINDOW`.
+    fn hold(&mut self, n: usize) -> std::result::Result<(), ()> {
+        let end = self.pos.checked_add(n as u64).ok_or(())?;
+        let held = self.start + self.bytes.len() as u64;
+        if self.pos >= self.start && end <= held {
+            return Ok(());
+        }
+        // A whole window when the file has one; a range past the end fails.
+        let left = usize::try_from(self.len.saturating_sub(self.pos)).unwrap_or(usize::MAX);
+        let mut bytes = vec![0; n.max(WINDOW.min(left))];
+        self.bytes.clear();
+        self.file
+            .read_exact_at(&mut bytes, self.pos)
+            .map_err(|_| ())?;
+        self.bytes = bytes;
+        self.start = self.pos;
+        Ok(())
+    }
+}
+
+impl ReadCacheOps for Window {
+    fn len(&mut self) -> std::result::Result<u64, ()> {
+        Ok(self.len)
+    }
+
+    fn seek(&mut self, pos: u64) -> std::result::Result<u64, ()> {
+        self.pos = pos;
+        Ok(pos)
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, ()> {
+        let left = usize::try_from(self.len.saturating_sub(self.pos)).unwrap_or(usize::MAX);
+        let n = buf.len().min(left);
+        self.read_exact(&mut buf[..n])?;
+        Ok(n)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> std::result::Result<(), ()> {
+        let n = buf.len();
+        if n > WINDOW {
+            self.file.read_exact_at(buf, self.pos).map_err(|_| ())?;
+        } else {
+            self.hold(n)?;
+            let at = (self.pos - self.start) as usize;
+            buf.copy_from_slice(&self.bytes[at..at + n]);
+        }
+        self.pos += n as u64;
+        Ok(())
+    }
+}
+
+/// Opens a regular file for reading: the window over it, its length and its
+/// device and inode.
+fn open(path: &Path) -> Result<(Window, u64, (u64, u64))> {
     // Checked before opening: opening a FIFO blocks until a writer comes.
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
@@ -156,10 +251,17 @@ fn open(path: &Path) -> Result<(File, u64)> {
     }
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    Ok((file, meta.len()))
+    let window = Window {
+        file,
+        len: meta.len(),
+        pos: 0,
+        start: 0,
+        bytes: Vec::new(),
+    };
+    Ok((window, meta.len(), (meta.dev(), meta.ino())))
 }
 
-fn header_of(cache: &ReadCache<File>, len: u64, path: &Path) -> Result<Header> {
+fn header_of(cache: &ReadCache<Window>, len: u64, path: &Path) -> Result<Header> {
     let probe = cache
         .read_bytes_at(0, HEADER_PROBE.min(len))
         .map_err(|()| Error::malformed(path, "cannot read the ELF header"))?;
@@ -229,7 +331,7 @@ struct Load {
 }
 
 fn parse<H: FileHeader<Endian = Endianness>>(
-    data: &ReadCache<File>,
+    data: &ReadCache<Window>,
     len: u64,
     header: Header,
 ) -> std::result::Result<ElfFacts, String> {
@@ -358,7 +460,7 @@ fn parse<H: FileHeader<Endian = Endianness>>(
 /// The NUL-terminated string at `at`, which must end before `end`. Read in
 /// growing chunks: no length limit (glibc has none for DT_RUNPATH), and only
 /// the bytes up to the NUL, give or take a chunk, are read.
-fn c_string(data: &ReadCache<File>, at: u64, end: u64) -> Option<&[u8]> {
+fn c_string(data: &ReadCache<Window>, at: u64, end: u64) -> Option<&[u8]> {
     let mut chunk = 256u64;
     loop {
         let n = chunk.min(end - at);
@@ -408,6 +510,36 @@ mod tests {
             assert!(err.contains(want), "{bytes:?}: {err}");
             assert!(err.contains(&file.path().display().to_string()), "{err}");
         }
+    }
+
+    #[test]
+    fn the_window_reads_what_the_file_holds() {
+        let content: Vec<u8> = (0..3 * WINDOW + 100).map(|i| (i * 7 % 251) as u8).collect();
+        let file = temp_with(&content);
+        let (mut window, len, _) = open(file.path()).unwrap();
+        assert_eq!(len, content.len() as u64);
+        // Inside one window, across its end, backwards, larger than a window, up to the end.
+        let ranges = [
+            (0, 64),
+            (64, 700),
+            (4000, 200),
+            (10, 5),
+            (WINDOW * 2 - 1, WINDOW + 2),
+            (content.len() - 30, 30),
+        ];
+        for (at, n) in ranges {
+            let mut buf = vec![0; n];
+            ReadCacheOps::seek(&mut window, at as u64).unwrap();
+            window.read_exact(&mut buf).unwrap();
+            assert_eq!(buf, content[at..at + n], "{at}+{n}");
+        }
+        let mut buf = vec![0; 64];
+        ReadCacheOps::seek(&mut window, content.len() as u64 - 10).unwrap();
+        assert_eq!(ReadCacheOps::read(&mut window, &mut buf), Ok(10));
+        assert_eq!(buf[..10], content[content.len() - 10..]);
+        assert_eq!(ReadCacheOps::read(&mut window, &mut buf), Ok(0));
+        ReadCacheOps::seek(&mut window, content.len() as u64 - 10).unwrap();
+        assert!(window.read_exact(&mut buf).is_err(), "read past the end");
     }
 
     #[test]
