@@ -286,20 +286,18 @@ fn tar_stream<W: Write>(plan: &Plan, sink: Counter<W>, out_path: &Path) -> Resul
                 header.set_entry_type(EntryType::Regular);
                 header.set_size(*size);
                 let file = File::open(source).map_err(|e| Error::io(source, e))?;
-                // A BufReader lets io::copy move whole buffers, not 8 KiB at a time.
-                let mut reader = std::io::BufReader::with_capacity(
-                    COPY_BUFFER,
-                    Exact {
-                        inner: file,
-                        left: *size,
-                        read_failed: false,
-                    },
-                );
-                let appended = builder.append_data(&mut header, &entry.path, &mut reader);
-                appended.map_err(|e| match reader.get_ref().read_failed {
-                    true => Error::io(source, e),
-                    false => io_err(e),
-                })?;
+                // The header (and any long-name entry) goes through the tar
+                // crate; the content follows, copied as fast as the sink allows.
+                builder
+                    .append_data(&mut header, &entry.path, io::empty())
+                    .map_err(io_err)?;
+                builder
+                    .get_mut()
+                    .append_content(file, *size)
+                    .map_err(|e| match e {
+                        CopyError::Source(e) => Error::io(source, e),
+                        CopyError::Sink(e) => io_err(e),
+                    })?;
             }
         }
     }
@@ -307,38 +305,105 @@ fn tar_stream<W: Write>(plan: &Plan, sink: Counter<W>, out_path: &Path) -> Resul
     builder.into_inner().map_err(io_err)
 }
 
-/// Reads exactly `left` bytes: a file that shrank since it was planned is an
-/// error, not a short entry that would corrupt the archive.
-struct Exact {
-    inner: File,
-    left: u64,
-    /// Whether the error came from reading the source rather than writing.
-    read_failed: bool,
+enum CopyError {
+    Source(io::Error),
+    Sink(io::Error),
 }
 
-impl Read for Exact {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.left == 0 {
-            return Ok(0);
+impl<W: Write> Counter<W> {
+    /// Appends exactly `size` bytes of `file` and pads them to a whole tar
+    /// block. `io::copy` lets the kernel move the bytes where it can
+    /// (`copy_file_range` into a regular file, `splice` into a pipe) and
+    /// otherwise reads whole buffers. A file that shrank since it was planned
+    /// is an error, not a short entry that would corrupt the archive.
+    fn append_content(&mut self, file: File, size: u64) -> std::result::Result<(), CopyError> {
+        let mut reader = io::BufReader::with_capacity(COPY_BUFFER, file.take(size));
+        let copied = io::copy(&mut reader, &mut self.inner).map_err(|e| {
+            // io::copy does not say which side failed; these kinds only come
+            // from writing.
+            use io::ErrorKind::*;
+            match e.kind() {
+                StorageFull | QuotaExceeded | FileTooLarge | WriteZero | BrokenPipe
+                | ReadOnlyFilesystem => CopyError::Sink(e),
+                _ => CopyError::Source(e),
+            }
+        })?;
+        self.count += copied;
+        if copied < size {
+            return Err(CopyError::Source(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file shrank while it was being archived",
+            )));
         }
-        let want = buf
-            .len()
-            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
-        let n = match self.inner.read(&mut buf[..want]) {
-            Ok(0) => {
-                self.read_failed = true;
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "file shrank while it was being archived",
-                ));
-            }
-            Ok(n) => n,
-            Err(e) => {
-                self.read_failed = true;
-                return Err(e);
-            }
-        };
-        self.left -= n as u64;
-        Ok(n)
+        let pad = (BLOCK - size % BLOCK) % BLOCK;
+        self.write_all(&[0; BLOCK as usize][..pad as usize])
+            .map_err(CopyError::Sink)
+    }
+}
+
+/// The tar block size.
+const BLOCK: u64 = 512;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(content: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("source");
+        fs::write(&path, content).unwrap();
+        (dir, path)
+    }
+
+    fn counter<W: Write>(inner: W) -> Counter<W> {
+        Counter { inner, count: 0 }
+    }
+
+    #[test]
+    fn content_is_padded_to_a_block_in_memory_and_in_a_file() {
+        let content: Vec<u8> = (0..1500u32).map(|i| (i % 251) as u8).collect();
+        let (dir, path) = source(&content);
+        let mut expected = content.clone();
+        expected.resize(1536, 0);
+
+        let mut mem = counter(Vec::new());
+        mem.append_content(File::open(&path).unwrap(), 1500)
+            .unwrap_or_else(|_| panic!("copy into memory failed"));
+        assert_eq!(mem.inner, expected);
+
+        // Into a file the kernel copies; the file offset must follow.
+        let out = dir.path().join("out");
+        let mut file = counter(BufWriter::new(File::create(&out).unwrap()));
+        file.write_all(b"head").unwrap();
+        file.append_content(File::open(&path).unwrap(), 1500)
+            .unwrap_or_else(|_| panic!("copy into a file failed"));
+        file.write_all(b"tail").unwrap();
+        assert_eq!(file.count, 4 + 1536 + 4);
+        drop(file);
+        let written = fs::read(&out).unwrap();
+        assert_eq!(&written[..4], b"head");
+        assert_eq!(&written[4..1540], &expected[..]);
+        assert_eq!(&written[1540..], b"tail");
+    }
+
+    #[test]
+    fn a_file_that_shrank_is_a_source_error() {
+        let (_dir, path) = source(b"only ten b");
+        let mut mem = counter(Vec::new());
+        match mem.append_content(File::open(&path).unwrap(), 20) {
+            Err(CopyError::Source(e)) => assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof),
+            Err(CopyError::Sink(e)) => panic!("blamed the sink: {e}"),
+            Ok(()) => panic!("a short file was accepted"),
+        }
+    }
+
+    #[test]
+    fn a_file_that_grew_is_cut_at_its_planned_size() {
+        let (_dir, path) = source(b"0123456789abcdef");
+        let mut mem = counter(Vec::new());
+        mem.append_content(File::open(&path).unwrap(), 10)
+            .unwrap_or_else(|_| panic!("copy failed"));
+        assert_eq!(&mem.inner[..10], b"0123456789");
+        assert_eq!(mem.inner.len(), 512);
     }
 }
