@@ -5,13 +5,20 @@
 //! exactly once, and resolves symbolic links inside the root: an absolute link
 //! target starts again at the root and `..` never climbs above it, so nothing
 //! from the host leaks into a sysroot. `fs::canonicalize` is never used here.
+//!
+//! What each path of a directory root is (a directory, a file, a link and its
+//! target, or an error) is looked up once and kept by the root and its clones:
+//! resolving many libraries walks the same directories and links (`/lib`,
+//! `/usr/lib/<triplet>`) again and again. A run takes its root not to change
+//! while it plans.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
+use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::error::{Error, Result};
 
@@ -27,8 +34,61 @@ pub struct Root {
 
 #[derive(Debug, Clone)]
 enum Kind {
-    Dir(PathBuf),
+    Dir(PathBuf, Arc<Seen>),
     Image(Arc<BTreeMap<PathBuf, Node>>),
+}
+
+/// What the paths of a directory root were found to be, by in-root path. An
+/// error is kept as its OS error code (other errors are not kept).
+#[derive(Default)]
+struct Seen(Mutex<HashMap<PathBuf, Found>>);
+
+type Found = std::result::Result<Stat, i32>;
+
+impl fmt::Debug for Seen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Seen({} paths)", self.lock().len())
+    }
+}
+
+impl Seen {
+    /// What `in_root` is, at host path `host`, looked up on first use.
+    fn stat(&self, in_root: &Path, host: &Path) -> Result<Stat> {
+        let known = self.lock().get(in_root).cloned();
+        let found = match known {
+            Some(found) => found.map_err(io::Error::from_raw_os_error),
+            None => {
+                let found = lstat(host);
+                let kept = match &found {
+                    Ok(stat) => Some(Ok(stat.clone())),
+                    Err(e) => e.raw_os_error().map(Err),
+                };
+                if let Some(kept) = kept {
+                    self.lock().insert(in_root.to_path_buf(), kept);
+                }
+                found
+            }
+        };
+        found.map_err(|e| Error::io(host, e))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<PathBuf, Found>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What a host path is, without following a final link.
+fn lstat(host: &Path) -> io::Result<Stat> {
+    let meta = fs::symlink_metadata(host)?;
+    Ok(if meta.file_type().is_symlink() {
+        Stat::Link(fs::read_link(host)?)
+    } else if meta.is_dir() {
+        Stat::Dir
+    } else if meta.is_file() {
+        Stat::File(host.to_path_buf())
+    } else {
+        Stat::Other
+    })
 }
 
 /// One path of an image tree.
@@ -71,7 +131,7 @@ impl Root {
     /// A sysroot at `dir` (a host path).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Root {
-            kind: Kind::Dir(dir.into()),
+            kind: Kind::Dir(dir.into(), Arc::default()),
         }
     }
 
@@ -85,7 +145,7 @@ impl Root {
     /// The host directory of this root, unless it is an image.
     pub fn dir(&self) -> Option<&Path> {
         match &self.kind {
-            Kind::Dir(d) => Some(d),
+            Kind::Dir(d, _) => Some(d),
             Kind::Image(_) => None,
         }
     }
@@ -95,7 +155,7 @@ impl Root {
     /// image, the content of a file, else a path that does not exist.
     pub fn to_host(&self, in_root: &Path) -> PathBuf {
         match &self.kind {
-            Kind::Dir(dir) => {
+            Kind::Dir(dir, _) => {
                 let rel = in_root.strip_prefix("/").unwrap_or(in_root);
                 if rel.as_os_str().is_empty() {
                     dir.clone()
@@ -132,20 +192,7 @@ impl Root {
     /// What an in-root path is, without following a final link.
     fn kind_of(&self, in_root: &Path) -> Result<Stat> {
         match &self.kind {
-            Kind::Dir(_) => {
-                let host = self.to_host(in_root);
-                let meta = fs::symlink_metadata(&host).map_err(|e| Error::io(&host, e))?;
-                Ok(if meta.file_type().is_symlink() {
-                    let target = fs::read_link(&host).map_err(|e| Error::io(&host, e))?;
-                    Stat::Link(target)
-                } else if meta.is_dir() {
-                    Stat::Dir
-                } else if meta.is_file() {
-                    Stat::File(host)
-                } else {
-                    Stat::Other
-                })
-            }
+            Kind::Dir(_, seen) => seen.stat(in_root, &self.to_host(in_root)),
             Kind::Image(nodes) => match nodes.get(in_root) {
                 Some(Node::Dir) => Ok(Stat::Dir),
                 Some(Node::File(source)) => Ok(Stat::File(source.clone())),
@@ -295,6 +342,38 @@ mod tests {
         assert!(
             err.to_string().contains(&tmp.path().display().to_string()),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_root_and_its_clones_look_each_path_up_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        fs::create_dir_all(t.join("usr/lib")).unwrap();
+        fs::write(t.join("usr/lib/libx.so.1"), b"x").unwrap();
+        symlink("usr/lib", t.join("lib")).unwrap();
+        let root = Root::new(t);
+        let found = root.resolve(Path::new("/lib/libx.so.1")).unwrap();
+        let missing = root.resolve(Path::new("/lib/liby.so.1")).unwrap_err();
+
+        // Change the tree: the root keeps what it found, a new root sees the change.
+        fs::remove_file(t.join("lib")).unwrap();
+        fs::create_dir(t.join("lib")).unwrap();
+        fs::write(t.join("lib/liby.so.1"), b"y").unwrap();
+        let clone = root.clone();
+        let again = clone.resolve(Path::new("/lib/libx.so.1")).unwrap();
+        assert_eq!(again.real, found.real);
+        assert_eq!(again.links, found.links);
+        let err = clone.resolve(Path::new("/lib/liby.so.1")).unwrap_err();
+        assert_eq!(err.to_string(), missing.to_string());
+        assert!(
+            matches!(err, Error::Io { ref cause, .. } if cause.kind() == io::ErrorKind::NotFound)
+        );
+        let fresh = Root::new(t);
+        assert!(fresh.resolve(Path::new("/lib/libx.so.1")).is_err());
+        assert_eq!(
+            fresh.resolve(Path::new("/lib/liby.so.1")).unwrap().real,
+            Path::new("/lib/liby.so.1")
         );
     }
 
