@@ -124,7 +124,7 @@ impl ElfFacts {
 }
 
 /// What one reading of an ELF file gave.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ElfFile {
     pub header: Header,
     /// The facts, or why they cannot be read although the header can.

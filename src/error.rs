@@ -75,6 +75,43 @@ impl Error {
     }
 }
 
+/// A copy of an error, so that a failure kept for the rest of a run can be
+/// reported again. `io::Error` has no `Clone`: an OS error is rebuilt from its
+/// code, any other from its kind and text, so both read the same.
+impl Clone for Error {
+    fn clone(&self) -> Self {
+        match self {
+            Error::Io { path, cause } => Error::Io {
+                path: path.clone(),
+                cause: match cause.raw_os_error() {
+                    Some(code) => io::Error::from_raw_os_error(code),
+                    None => io::Error::new(cause.kind(), cause.to_string()),
+                },
+            },
+            Error::NotElf { path } => Error::NotElf { path: path.clone() },
+            Error::Malformed { path, reason } => Error::Malformed {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            Error::IsDirectory { path } => Error::IsDirectory { path: path.clone() },
+            Error::SymlinkLoop { path } => Error::SymlinkLoop { path: path.clone() },
+            Error::Missing(missing) => Error::Missing(missing.clone()),
+            Error::WouldNotLoad(problems) => Error::WouldNotLoad(problems.clone()),
+            Error::Conflict {
+                path,
+                first,
+                second,
+            } => Error::Conflict {
+                path: path.clone(),
+                first: first.clone(),
+                second: second.clone(),
+            },
+            Error::Invalid(text) => Error::Invalid(text.clone()),
+            Error::Usage(text) => Error::Usage(text.clone()),
+        }
+    }
+}
+
 /// `io::Error`'s text without the trailing "(os error N)" and lower-cased,
 /// so messages read as one sentence.
 pub fn describe_io(err: &io::Error) -> String {
@@ -117,5 +154,22 @@ mod tests {
         assert_eq!(err.to_string(), "/x/y: no such file or directory");
         let err = Error::io("/x", io::Error::from_raw_os_error(28));
         assert_eq!(err.to_string(), "/x: no space left on device");
+    }
+
+    #[test]
+    fn copies_read_and_match_like_the_original() {
+        let os = Error::io("/x", io::Error::from_raw_os_error(13));
+        let other = Error::io("/y", io::Error::new(io::ErrorKind::InvalidData, "Bad data"));
+        for err in [os, other] {
+            let copy = err.clone();
+            assert_eq!(copy.to_string(), err.to_string());
+            let kind = |e: &Error| match e {
+                Error::Io { cause, .. } => (cause.kind(), cause.raw_os_error()),
+                _ => unreachable!(),
+            };
+            assert_eq!(kind(&copy), kind(&err));
+        }
+        let malformed = Error::malformed("/z", "short");
+        assert!(matches!(malformed.clone(), Error::Malformed { reason, .. } if reason == "short"));
     }
 }

@@ -2,13 +2,13 @@
 //! dynamic loader would load into a reproducible tar archive, for `FROM scratch`
 //! container images, without ever running them.
 //!
-//! The pipeline runs one way: inputs -> ELF facts ([`elf`]) -> resolved
-//! closure ([`resolve`], using [`target`], [`ldcache`], [`ldconf`], [`dst`],
-//! [`candidate`] and [`root`]) -> archive plan ([`plan`](mod@plan), with [`nss`],
-//! [`cert`] and [`addfile`]) -> writer ([`writer`], [`gzip`]). Only the
-//! writer touches the output. [`verify`] proves the plan before it is
-//! written, [`listing`] and [`report`] show it, and [`cli`] turns the command
-//! line into [`Options`].
+//! The pipeline runs one way: inputs -> ELF facts ([`elf`], each file read
+//! once per run through [`files`]) -> resolved closure ([`resolve`], using
+//! [`target`], [`ldcache`], [`ldconf`], [`dst`], [`candidate`] and [`root`])
+//! -> archive plan ([`plan`](mod@plan), with [`nss`], [`cert`] and
+//! [`addfile`]) -> writer ([`writer`], [`gzip`]). Only the writer touches the
+//! output. [`verify`] proves the plan before it is written, [`listing`] and
+//! [`report`] show it, and [`cli`] turns the command line into [`Options`].
 
 #![deny(unsafe_code)]
 
@@ -20,6 +20,7 @@ pub mod deflate;
 pub mod dst;
 pub mod elf;
 pub mod error;
+pub mod files;
 pub mod gzip;
 pub mod ldcache;
 pub mod ldconf;
@@ -146,7 +147,7 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         }
     }
     let plan = builder.finish();
-    let problems = verify::verify(&plan, &closures)?;
+    let problems = verify::verify(&plan, &closures, &ctx)?;
     if !problems.is_empty() {
         return Err(Error::WouldNotLoad(problems));
     }

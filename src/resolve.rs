@@ -50,7 +50,6 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -58,6 +57,7 @@ use crate::candidate::{Check, check};
 use crate::dst::substitute;
 use crate::elf::{self as elffile, ElfFacts};
 use crate::error::{Error, Result};
+use crate::files::Files;
 use crate::root::{self, Root};
 use crate::target::{Libc, SystemSearch, Target};
 
@@ -249,6 +249,9 @@ pub struct Context {
     /// Loaders already described, shared by the programs that use them, so
     /// the loader file and the cache are read once, not once per input.
     targets: RefCell<Vec<Arc<Target>>>,
+    /// ELF files already read, so that a library many programs need is read
+    /// once, not once per input.
+    files: Files,
 }
 
 impl Context {
@@ -258,7 +261,14 @@ impl Context {
             library_path,
             cwd,
             targets: RefCell::new(Vec::new()),
+            files: Files::default(),
         }
+    }
+
+    /// This context, sharing the host files `other` has read and will read.
+    pub fn sharing_files(mut self, other: &Context) -> Self {
+        self.files = other.files.clone();
+        self
     }
 
     /// The loader that would run `program`, described once per kind.
@@ -315,10 +325,13 @@ pub fn resolve(ctx: &Context, input: &Path, at: PathBuf) -> Result<Closure> {
             }),
         };
     }
-    let facts = elffile::read_facts(input)?;
+    let file = elffile::read(input)?;
+    let facts = file.facts.clone()?;
     let source = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
+    let id = file.id;
+    ctx.files.keep(&source, file);
     // The program's $ORIGIN is its real directory: the kernel resolves /proc/self/exe.
-    closure(ctx, Loc::Host(source.clone()), source, facts, at)
+    closure(ctx, Loc::Host(source.clone()), source, facts, id, at)
 }
 
 /// Resolves the closure of an object already inside the root, at the
@@ -329,8 +342,9 @@ pub fn resolve_in_root(ctx: &Context, path: &Path, at: PathBuf) -> Result<Closur
     let source = resolved.file.ok_or_else(|| Error::IsDirectory {
         path: path.to_path_buf(),
     })?;
-    let facts = elffile::read_facts(&source)?;
-    closure(ctx, Loc::InRoot(resolved.real), source, facts, at)
+    let file = ctx.files.read(&source)?;
+    let facts = file.facts?;
+    closure(ctx, Loc::InRoot(resolved.real), source, facts, file.id, at)
 }
 
 fn closure(
@@ -338,9 +352,9 @@ fn closure(
     loc: Loc,
     source: PathBuf,
     facts: ElfFacts,
+    id: (u64, u64),
     at: PathBuf,
 ) -> Result<Closure> {
-    let meta = std::fs::metadata(&source).map_err(|e| Error::io(&source, e))?;
     let target = ctx.target_for(&facts);
     let main = Object {
         loc,
@@ -352,7 +366,7 @@ fn closure(
         deps: Vec::new(),
         names: Vec::new(),
         aliases: Vec::new(),
-        id: (meta.dev(), meta.ino()),
+        id,
     };
     let mut r = Resolver {
         ctx,
@@ -769,8 +783,8 @@ impl Resolver<'_> {
                 _ => return Probe::Absent,
             },
         };
-        let header = match elffile::read_header(&source) {
-            Ok(h) => h,
+        let file = match self.ctx.files.read(&source) {
+            Ok(file) => file,
             Err(Error::Io { cause, .. })
                 if matches!(
                     cause.kind(),
@@ -784,7 +798,7 @@ impl Resolver<'_> {
             }
             Err(e) => return Probe::Fatal(format!("{loc}: {}", strip_path(&e, &source))),
         };
-        let verdict = check(&self.target.header, &header);
+        let verdict = check(&self.target.header, &file.header);
         match (self.target.libc, verdict) {
             (_, Check::Fatal(why)) => return Probe::Fatal(format!("{loc}: {why}")),
             (Libc::Glibc, Check::Skip(why)) => return Probe::Skip(format!("{loc}: {why}")),
@@ -793,15 +807,15 @@ impl Resolver<'_> {
             }
             (_, Check::Ok) => {}
         }
-        let facts = match elffile::read_facts(&source) {
+        let facts = match file.facts {
             Ok(f) => f,
             Err(e) => return Probe::Fatal(format!("{loc}: {}", strip_path(&e, &source))),
         };
-        let id = match std::fs::metadata(&source) {
-            Ok(m) => (m.dev(), m.ino()),
-            Err(_) => return Probe::Absent,
-        };
-        Probe::Found(Box::new(Found { source, facts, id }))
+        Probe::Found(Box::new(Found {
+            source,
+            facts,
+            id: file.id,
+        }))
     }
 }
 
@@ -832,5 +846,68 @@ mod tests {
     fn trailing_slashes() {
         assert_eq!(trim_slash("/a/b//".into()), PathBuf::from("/a/b"));
         assert_eq!(trim_slash("/".into()), PathBuf::from("/"));
+    }
+
+    fn host_context() -> Context {
+        Context::new(Root::host(), Vec::new(), PathBuf::from("/"))
+    }
+
+    /// What a closure found, in order, as text.
+    fn found(closure: &Closure) -> String {
+        format!("{:?}\n{:?}", closure.objects, closure.missing)
+    }
+
+    #[test]
+    fn one_context_for_many_inputs_finds_what_one_for_each_finds() {
+        let inputs = ["/bin/sh", "/bin/ls", "/bin/sh"];
+        let shared = host_context();
+        for input in inputs {
+            let at = PathBuf::from("/app").join(Path::new(input).file_name().unwrap());
+            let alone = resolve(&host_context(), Path::new(input), at.clone()).unwrap();
+            let together = resolve(&shared, Path::new(input), at).unwrap();
+            assert!(alone.objects.len() > 2, "{input} needs libraries");
+            assert_eq!(found(&together), found(&alone), "{input}");
+        }
+        // The planned image, checked with what planning read.
+        let image =
+            Context::new(Root::host(), Vec::new(), PathBuf::from("/")).sharing_files(&shared);
+        let alone =
+            resolve_in_root(&host_context(), Path::new("/bin/sh"), "/bin/sh".into()).unwrap();
+        let together = resolve_in_root(&image, Path::new("/bin/sh"), "/bin/sh".into()).unwrap();
+        assert_eq!(found(&together), found(&alone));
+    }
+
+    #[test]
+    fn a_file_read_once_is_checked_for_each_requester() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("lib")).unwrap();
+        std::fs::copy("/bin/sh", tmp.path().join("lib/libx.so.1")).unwrap();
+        let program = elffile::read_facts(Path::new("/bin/sh")).unwrap();
+        let ctx = Context::new(Root::new(tmp.path()), Vec::new(), PathBuf::from("/"));
+        let fits = Target::for_program(&ctx.root, &program);
+        let mut other_class = fits.clone();
+        other_class.header.class ^= 3; // 32 <-> 64 bits
+        let probe = |target: &Target| {
+            let r = Resolver {
+                ctx: &ctx,
+                target: Arc::new(target.clone()),
+                objects: Vec::new(),
+                missing: Vec::new(),
+            };
+            match r.probe(&Loc::InRoot("/lib/libx.so.1".into())) {
+                Probe::Found(found) => format!("found {}", found.source.display()),
+                Probe::Skip(why) => format!("skip {why}"),
+                Probe::Fatal(why) => format!("fatal {why}"),
+                Probe::Absent => "absent".into(),
+            }
+        };
+        let skip = probe(&other_class);
+        assert!(
+            skip.starts_with("skip /lib/libx.so.1: wrong ELF class"),
+            "{skip}"
+        );
+        let host = tmp.path().join("lib/libx.so.1");
+        assert_eq!(probe(&fits), format!("found {}", host.display()));
+        assert_eq!(probe(&other_class), skip);
     }
 }

@@ -6,7 +6,8 @@
 //! rules, the way the loader inside a `FROM scratch` container would. Each
 //! DT_NEEDED edge must reach the very file (device and inode) that the host
 //! resolution chose. A difference means the image would not run as planned,
-//! and the run is refused before anything is written.
+//! and the run is refused before anything is written. The image's files are
+//! host files that planning has read; their ELF facts are not read again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
@@ -27,10 +28,13 @@ pub fn image_root(plan: &Plan) -> Root {
     Root::image(nodes)
 }
 
-/// Checks that the image's loader finds what was planned for every input.
-/// Returns one line per problem; empty when the image would load as planned.
-pub fn verify(plan: &Plan, closures: &[Closure]) -> Result<Vec<String>> {
-    let ctx = Context::new(image_root(plan), Vec::new(), PathBuf::from("/"));
+/// Checks that the image's loader finds what was planned for every input,
+/// which `planning` resolved. Returns one line per problem; empty when the
+/// image would load as planned.
+pub fn verify(plan: &Plan, closures: &[Closure], planning: &Context) -> Result<Vec<String>> {
+    // The image's files are host files planning has read: not read again.
+    let ctx =
+        Context::new(image_root(plan), Vec::new(), PathBuf::from("/")).sharing_files(planning);
     let mut problems = Vec::new();
     for planned in closures {
         let input = &planned.objects[0];
@@ -106,28 +110,31 @@ mod tests {
     use super::*;
     use crate::plan::{Builder, Role};
 
-    fn host_plan(program: &Path) -> (Plan, Closure) {
+    fn host_plan(program: &Path) -> (Plan, Closure, Context) {
         let ctx = Context::new(Root::host(), Vec::new(), PathBuf::from("/"));
         let closure = resolve::resolve(&ctx, program, PathBuf::from("/app/prog")).unwrap();
         let mut builder = Builder::new(Root::host(), None);
         builder.add_closure(&closure, Role::Input).unwrap();
-        (builder.finish(), closure)
+        (builder.finish(), closure, ctx)
     }
 
     #[test]
     fn a_complete_plan_loads() {
-        let (plan, closure) = host_plan(Path::new("/bin/sh"));
-        assert_eq!(verify(&plan, &[closure]).unwrap(), Vec::<String>::new());
+        let (plan, closure, ctx) = host_plan(Path::new("/bin/sh"));
+        assert_eq!(
+            verify(&plan, &[closure], &ctx).unwrap(),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn a_library_left_out_is_reported() {
-        let (mut plan, closure) = host_plan(Path::new("/bin/sh"));
+        let (mut plan, closure, ctx) = host_plan(Path::new("/bin/sh"));
         let before = plan.entries.len();
         plan.entries
             .retain(|e| e.path.file_name() != Some("libc.so.6".as_ref()));
         assert!(plan.entries.len() < before, "libc.so.6 was planned");
-        let problems = verify(&plan, &[closure]).unwrap();
+        let problems = verify(&plan, &[closure], &ctx).unwrap();
         assert!(
             problems
                 .iter()
