@@ -133,6 +133,11 @@ pub struct Builder {
     /// Clamp for modification times (`SOURCE_DATE_EPOCH`).
     clamp: Option<u64>,
     nodes: BTreeMap<PathBuf, Node>,
+    /// In-root paths added with their links, with the strongest role they
+    /// were added with: nodes are never replaced, so adding one again with a
+    /// role no stronger would change nothing (every input adds the loader
+    /// and libc).
+    rooted: HashMap<PathBuf, Role>,
 }
 
 const MAX_TREE_LINKS: usize = 40;
@@ -143,6 +148,7 @@ impl Builder {
             root,
             clamp,
             nodes: BTreeMap::new(),
+            rooted: HashMap::new(),
         }
     }
 
@@ -222,6 +228,9 @@ impl Builder {
     /// Adds an in-root path as the loader reaches it: each link on the way as
     /// a link, then the file at its real path.
     pub fn add_rooted(&mut self, in_root: &Path, role: Role) -> Result<()> {
+        if self.rooted.get(in_root).is_some_and(|added| *added <= role) {
+            return Ok(());
+        }
         let resolved = self.root.resolve(in_root)?;
         for link in &resolved.links {
             let host = self.root.to_host(&link.path);
@@ -235,7 +244,9 @@ impl Builder {
             ))
         })?;
         let meta = fs::metadata(&host).map_err(|e| Error::io(&host, e))?;
-        self.file_node(&resolved.real, &host, &meta, role, true)
+        self.file_node(&resolved.real, &host, &meta, role, true)?;
+        self.rooted.insert(in_root.to_path_buf(), role);
+        Ok(())
     }
 
     /// Adds a regular file at `at` (in-archive, absolute) with content from `source`.
@@ -682,6 +693,37 @@ mod tests {
         ];
         assert_eq!(got, want);
         assert!(plan.entries.iter().all(|e| e.mtime <= 5));
+    }
+
+    #[test]
+    fn a_rooted_path_added_again_keeps_the_strongest_role() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        fs::create_dir_all(t.join("usr/lib")).unwrap();
+        fs::write(t.join("usr/lib/libx.so.1"), b"x").unwrap();
+        symlink("usr/lib", t.join("lib")).unwrap();
+        let roles = |adds: &[Role]| {
+            let mut b = Builder::new(Root::new(t), None);
+            for role in adds {
+                b.add_rooted(Path::new("/lib/libx.so.1"), *role).unwrap();
+            }
+            let plan = b.finish();
+            let role_of = |p: &str| {
+                plan.entries
+                    .iter()
+                    .find(|e| e.path == Path::new(p))
+                    .unwrap()
+                    .role
+            };
+            (role_of("lib"), role_of("usr/lib/libx.so.1"))
+        };
+        let (library, interpreter) = (Role::Library, Role::Interpreter);
+        assert_eq!(roles(&[library]), (library, library));
+        assert_eq!(roles(&[library, interpreter]), (interpreter, interpreter));
+        assert_eq!(
+            roles(&[interpreter, library, Role::Nss]),
+            (interpreter, interpreter)
+        );
     }
 
     #[test]
