@@ -45,7 +45,7 @@
 //! ld.so.conf directory or `--library-path` found (the image has none of them).
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
@@ -252,6 +252,9 @@ pub struct Context {
     /// ELF files already read, so that a library many programs need is read
     /// once, not once per input.
     files: Files,
+    /// Host candidates already looked at (what `$ORIGIN` reaches from the
+    /// inputs): the real path of a regular file, or `None`.
+    host_files: RefCell<HashMap<PathBuf, Option<PathBuf>>>,
 }
 
 impl Context {
@@ -262,6 +265,7 @@ impl Context {
             cwd,
             targets: RefCell::new(Vec::new()),
             files: Files::default(),
+            host_files: RefCell::new(HashMap::new()),
         }
     }
 
@@ -269,6 +273,24 @@ impl Context {
     pub fn sharing_files(mut self, other: &Context) -> Self {
         self.files = other.files.clone();
         self
+    }
+
+    /// The real path of the host file `path` when it is a regular file,
+    /// looked at once.
+    fn host_file(&self, path: &Path) -> Option<PathBuf> {
+        if let Some(known) = self.host_files.borrow().get(path) {
+            return known.clone();
+        }
+        let file = match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => {
+                Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+            }
+            _ => None,
+        };
+        self.host_files
+            .borrow_mut()
+            .insert(path.to_path_buf(), file.clone());
+        file
     }
 
     /// The loader that would run `program`, described once per kind.
@@ -778,9 +800,9 @@ impl Resolver<'_> {
             // A planned image has nothing outside itself: a relative search
             // path there must not find a file of this host.
             Loc::Host(_) if self.ctx.root.dir().is_none() => return Probe::Absent,
-            Loc::Host(p) => match std::fs::metadata(p) {
-                Ok(m) if m.is_file() => std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()),
-                _ => return Probe::Absent,
+            Loc::Host(p) => match self.ctx.host_file(p) {
+                Some(real) => real,
+                None => return Probe::Absent,
             },
         };
         let file = match self.ctx.files.read(&source) {
@@ -875,6 +897,25 @@ mod tests {
             resolve_in_root(&host_context(), Path::new("/bin/sh"), "/bin/sh".into()).unwrap();
         let together = resolve_in_root(&image, Path::new("/bin/sh"), "/bin/sh".into()).unwrap();
         assert_eq!(found(&together), found(&alone));
+    }
+
+    #[test]
+    fn host_candidates_are_looked_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = std::fs::canonicalize(tmp.path()).unwrap();
+        std::fs::create_dir(t.join("lib")).unwrap();
+        std::fs::write(t.join("lib/libx.so.1.0"), b"x").unwrap();
+        std::os::unix::fs::symlink("libx.so.1.0", t.join("lib/libx.so.1")).unwrap();
+        let ctx = host_context();
+        let real = Some(t.join("lib/libx.so.1.0"));
+        assert_eq!(ctx.host_file(&t.join("lib/libx.so.1")), real);
+        assert_eq!(ctx.host_file(&t.join("lib")), None, "a directory");
+        assert_eq!(ctx.host_file(&t.join("lib/liby.so.1")), None);
+        std::fs::remove_file(t.join("lib/libx.so.1")).unwrap();
+        std::fs::write(t.join("lib/liby.so.1"), b"y").unwrap();
+        assert_eq!(ctx.host_file(&t.join("lib/libx.so.1")), real);
+        assert_eq!(ctx.host_file(&t.join("lib/liby.so.1")), None);
+        assert!(host_context().host_file(&t.join("lib/liby.so.1")).is_some());
     }
 
     #[test]
