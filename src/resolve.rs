@@ -890,12 +890,11 @@ mod tests {
             assert!(alone.objects.len() > 2, "{input} needs libraries");
             assert_eq!(found(&together), found(&alone), "{input}");
         }
-        // The planned image, checked with what planning read.
-        let image =
-            Context::new(Root::host(), Vec::new(), PathBuf::from("/")).sharing_files(&shared);
+        // Resolved inside a root, as the image check does, with the files planning read.
+        let checking = host_context().sharing_files(&shared);
         let alone =
             resolve_in_root(&host_context(), Path::new("/bin/sh"), "/bin/sh".into()).unwrap();
-        let together = resolve_in_root(&image, Path::new("/bin/sh"), "/bin/sh".into()).unwrap();
+        let together = resolve_in_root(&checking, Path::new("/bin/sh"), "/bin/sh".into()).unwrap();
         assert_eq!(found(&together), found(&alone));
     }
 
