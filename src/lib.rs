@@ -6,9 +6,10 @@
 //! once per run through [`files`]) -> resolved closure ([`resolve`], using
 //! [`target`], [`ldcache`], [`ldconf`], [`dst`], [`candidate`] and [`root`])
 //! -> archive plan ([`plan`](mod@plan), with [`nss`], [`cert`] and
-//! [`addfile`]) -> writer ([`writer`], [`gzip`]). Only the writer touches the
-//! output. [`verify`] proves the plan before it is written, [`listing`] and
-//! [`report`] show it, and [`cli`] turns the command line into [`Options`].
+//! [`addfile`]) -> writer ([`writer`], with [`gzip`], [`deflate`] and
+//! [`writeback`]). Only the writer touches the output. [`verify`] proves the
+//! plan before it is written, [`listing`] and [`report`] show it, and
+//! [`cli`] turns the command line into [`Options`].
 
 #![deny(unsafe_code)]
 
@@ -32,6 +33,7 @@ pub mod resolve;
 pub mod root;
 pub mod target;
 pub mod verify;
+pub mod writeback;
 pub mod writer;
 
 use std::collections::BTreeMap;

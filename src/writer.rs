@@ -5,9 +5,11 @@
 //! uid and gid 0, owner names `root`, the plan's modes and times, nothing from
 //! the host's user database. The gzip stream is compressed on every core
 //! ([`crate::gzip`]) and its header carries no name and mtime 0. File
-//! contents are streamed from their sources, so memory does not grow with
-//! file size. A file is written to a temporary file beside the destination and
-//! renamed into place only when everything, including `fsync`, succeeded; on
+//! contents are streamed from their sources (copied by the kernel when the
+//! archive is an uncompressed file or pipe), so memory does not grow with
+//! file size. A file is written to a temporary file beside the destination,
+//! synced as it grows ([`crate::writeback`]) and renamed into place only when
+//! everything, including the final `fsync`, succeeded; on
 //! any failure the temporary file is removed and an existing file at the
 //! destination is left as it was.
 
@@ -21,6 +23,7 @@ use tar::{EntryType, Header};
 use crate::error::{Error, Result};
 use crate::gzip::ChunkedGz;
 use crate::plan::{Kind, Plan};
+use crate::writeback::Writeback;
 
 /// Bytes read from a source file, and written to the output, at a time.
 const COPY_BUFFER: usize = 256 * 1024;
@@ -86,6 +89,7 @@ pub fn write(plan: &Plan, output: &Output, level: Option<u32>) -> Result<Written
                 BufWriter::with_capacity(COPY_BUFFER, lock),
                 level,
                 Path::new("-"),
+                None,
             )?;
             Ok(written.1)
         }
@@ -112,6 +116,7 @@ fn write_file(plan: &Plan, path: &Path, level: Option<u32>) -> Result<Written> {
             BufWriter::with_capacity(COPY_BUFFER, file),
             level,
             path,
+            None,
         )
         .map(|(_, w)| w);
     }
@@ -139,16 +144,17 @@ fn finish_temp(
     path: &Path,
     level: Option<u32>,
 ) -> Result<Written> {
+    let handle = || {
+        temp.as_file()
+            .try_clone()
+            .map_err(|e| Error::io(temp.path(), e))
+    };
     let (file, written) = encode(
         plan,
-        BufWriter::with_capacity(
-            COPY_BUFFER,
-            temp.as_file()
-                .try_clone()
-                .map_err(|e| Error::io(temp.path(), e))?,
-        ),
+        BufWriter::with_capacity(COPY_BUFFER, handle()?),
         level,
         path,
+        Some(Writeback::start(handle()?)),
     )?;
     drop(file);
     temp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
@@ -176,16 +182,34 @@ fn current_umask() -> u32 {
         .unwrap_or(0o022)
 }
 
-/// Counts bytes passing through.
+/// Counts bytes passing through, and tells the write-behind thread.
 struct Counter<W> {
     inner: W,
     count: u64,
+    writeback: Option<Writeback>,
+}
+
+impl<W: Write> Counter<W> {
+    fn new(inner: W, writeback: Option<Writeback>) -> Self {
+        Counter {
+            inner,
+            count: 0,
+            writeback,
+        }
+    }
+
+    fn add(&mut self, n: u64) {
+        self.count += n;
+        if let Some(writeback) = &mut self.writeback {
+            writeback.progress(self.count);
+        }
+    }
 }
 
 impl<W: Write> Write for Counter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.count += n as u64;
+        self.add(n as u64);
         Ok(n)
     }
 
@@ -199,49 +223,36 @@ fn encode<W: Write>(
     sink: BufWriter<W>,
     level: Option<u32>,
     out_path: &Path,
+    writeback: Option<Writeback>,
 ) -> Result<(W, Written)> {
     let io_err = |e: io::Error| Error::io(out_path, e);
-    let outer = Counter {
-        inner: sink,
-        count: 0,
-    };
-    match level {
+    let outer = Counter::new(sink, writeback);
+    let (mut outer, tar_bytes) = match level {
         None => {
             let tar = tar_stream(plan, outer, out_path)?;
             let tar_bytes = tar.count;
-            let inner = tar.inner.into_inner().map_err(|e| io_err(e.into_error()))?;
-            Ok((
-                inner,
-                Written {
-                    tar_bytes,
-                    gzip_bytes: None,
-                },
-            ))
+            (tar, tar_bytes)
         }
         Some(level) => {
-            let gz = ChunkedGz::new(outer, level);
-            let inner = Counter {
-                inner: gz,
-                count: 0,
-            };
-            let tar = tar_stream(plan, inner, out_path)?;
+            let gz = Counter::new(ChunkedGz::new(outer, level), None);
+            let tar = tar_stream(plan, gz, out_path)?;
             let tar_bytes = tar.count;
-            let mut outer = tar.inner.finish().map_err(io_err)?;
-            outer.flush().map_err(io_err)?;
-            let gzip_bytes = outer.count;
-            let inner = outer
-                .inner
-                .into_inner()
-                .map_err(|e| io_err(e.into_error()))?;
-            Ok((
-                inner,
-                Written {
-                    tar_bytes,
-                    gzip_bytes: Some(gzip_bytes),
-                },
-            ))
+            (tar.inner.finish().map_err(io_err)?, tar_bytes)
         }
+    };
+    outer.flush().map_err(io_err)?;
+    if let Some(writeback) = outer.writeback.take() {
+        writeback.finish().map_err(io_err)?;
     }
+    let written = Written {
+        tar_bytes,
+        gzip_bytes: level.map(|_| outer.count),
+    };
+    let inner = outer
+        .inner
+        .into_inner()
+        .map_err(|e| io_err(e.into_error()))?;
+    Ok((inner, written))
 }
 
 /// Writes the tar stream for `plan` into `sink` and returns the sink.
@@ -328,7 +339,7 @@ impl<W: Write> Counter<W> {
                 _ => CopyError::Source(e),
             }
         })?;
-        self.count += copied;
+        self.add(copied);
         if copied < size {
             return Err(CopyError::Source(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -356,7 +367,7 @@ mod tests {
     }
 
     fn counter<W: Write>(inner: W) -> Counter<W> {
-        Counter { inner, count: 0 }
+        Counter::new(inner, None)
     }
 
     #[test]

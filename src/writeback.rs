@@ -1,0 +1,114 @@
+//! Write-behind: the archive goes to disk while it is still being written.
+//!
+//! The archive is `fsync`ed before it is renamed into place. Left to the
+//! end, that one call waits for the whole archive to reach the disk; here a
+//! thread asks for what has been written so far each time another
+//! [`STEP`] bytes went out, so the disk works while the next files are
+//! copied and the final `fsync` has little left to do. The bytes written and
+//! the guarantees are the same; only the waiting overlaps.
+
+use std::fs::File;
+use std::io;
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::thread::{self, JoinHandle};
+
+/// Bytes written between two requests.
+pub const STEP: u64 = 32 << 20;
+
+/// The thread that syncs the output as it grows.
+pub struct Writeback {
+    wake: Option<SyncSender<()>>,
+    thread: Option<JoinHandle<io::Result<()>>>,
+    next: u64,
+}
+
+impl Writeback {
+    /// Starts syncing `file` (a handle on the output) in the background.
+    pub fn start(file: File) -> Self {
+        // One pending request is enough: a sync covers everything before it.
+        let (wake, requests) = mpsc::sync_channel::<()>(1);
+        let thread = thread::spawn(move || {
+            for () in requests {
+                file.sync_data()?;
+            }
+            Ok(())
+        });
+        Writeback {
+            wake: Some(wake),
+            thread: Some(thread),
+            next: STEP,
+        }
+    }
+
+    /// Notes that `written` bytes have gone out; asks for a sync every [`STEP`].
+    pub fn progress(&mut self, written: u64) {
+        if written < self.next {
+            return;
+        }
+        self.next = written + STEP;
+        if let Some(wake) = &self.wake {
+            match wake.try_send(()) {
+                // Busy (a request is pending) or stopped after an error:
+                // `finish` reports the error.
+                Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
+            }
+        }
+    }
+
+    /// Stops the thread and returns the first error it met. The error of a
+    /// failed sync is reported once per open file, so it must come from here:
+    /// a later `fsync` of the same file might not see it again.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> io::Result<()> {
+        drop(self.wake.take());
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the write-behind thread failed"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Writeback {
+    fn drop(&mut self) {
+        // On an error path the archive is thrown away; just stop the thread.
+        let _ = self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn syncs_while_writing_and_finishes_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = File::create(dir.path().join("out")).unwrap();
+        let mut behind = Writeback::start(file.try_clone().unwrap());
+        let block = vec![7u8; 1 << 20];
+        let mut written = 0u64;
+        for _ in 0..((2 * STEP) >> 20) + 1 {
+            file.write_all(&block).unwrap();
+            written += block.len() as u64;
+            behind.progress(written);
+        }
+        assert!(behind.next > 2 * STEP, "requests were made as it grew");
+        behind.finish().unwrap();
+    }
+
+    #[test]
+    fn a_failed_sync_is_reported_by_finish() {
+        // fsync of a pipe fails with EINVAL: the error must not be lost.
+        let (reader, writer) = io::pipe().unwrap();
+        drop(reader);
+        let mut behind = Writeback::start(File::from(std::os::fd::OwnedFd::from(writer)));
+        behind.progress(STEP);
+        let err = behind.finish().unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(22), "{err}");
+    }
+}
