@@ -1,12 +1,12 @@
 //! The writer: turns a plan into tar (optionally gzip) bytes, and is the only
 //! part that touches the output.
 //!
-//! Headers are built by hand (GNU format, for long names and link targets):
-//! uid and gid 0, owner names `root`, the plan's modes and times, nothing from
-//! the host's user database. The gzip stream is compressed on every core
+//! Headers are GNU format (for long names and link targets), filled field by
+//! field: uid and gid 0, owner names `root`, the plan's modes and times,
+//! nothing from the host's user database. The gzip stream is compressed on every core
 //! ([`crate::gzip`]) and its header carries no name and mtime 0. File
 //! contents are streamed from their sources (copied by the kernel when the
-//! archive is an uncompressed file or pipe), so memory does not grow with
+//! archive is an uncompressed file), so memory does not grow with
 //! file size. A file is written to a temporary file beside the destination,
 //! synced as it grows ([`crate::writeback`]) and renamed into place only when
 //! everything, including the final `fsync`, succeeded; on
@@ -324,7 +324,7 @@ enum CopyError {
 impl<W: Write> Counter<W> {
     /// Appends exactly `size` bytes of `file` and pads them to a whole tar
     /// block. `io::copy` lets the kernel move the bytes where it can
-    /// (`copy_file_range` into a regular file, `splice` into a pipe) and
+    /// (`copy_file_range` into a regular file, `sendfile` into a device) and
     /// otherwise reads whole buffers. A file that shrank since it was planned
     /// is an error, not a short entry that would corrupt the archive.
     fn append_content(&mut self, file: File, size: u64) -> std::result::Result<(), CopyError> {
