@@ -16,11 +16,11 @@
 
 use std::io;
 use std::mem::{MaybeUninit, size_of};
-use std::os::raw::c_int;
+use std::os::raw::{c_int, c_ulong};
 
 use libz_rs_sys::{
-    Z_BUF_ERROR, Z_FINISH, Z_OK, Z_STREAM_END, Z_SYNC_FLUSH, deflate, deflateEnd, deflateInit2_,
-    deflateSetDictionary, deflateTune, z_stream, zlibVersion,
+    Z_BUF_ERROR, Z_FINISH, Z_OK, Z_STREAM_END, Z_SYNC_FLUSH, deflate, deflateBound, deflateEnd,
+    deflateInit2_, deflateSetDictionary, deflateTune, z_stream, zlibVersion,
 };
 
 /// gzip's and zlib's `good_length, max_lazy, nice_length, max_chain` for
@@ -100,31 +100,45 @@ impl RawDeflate {
 
     /// Compresses all of `data` into `out`, then ends with a sync flush (so
     /// another stream's output may follow) or, when `last`, ends the stream.
+    ///
+    /// zlib's output can depend on how much room it is given (a flush that
+    /// runs out of room adds an empty block), so the room is this module's
+    /// own choice, never a buffer's capacity: enough for the whole chunk at
+    /// first, fixed steps after that.
     pub fn compress(&mut self, data: &[u8], out: &mut Vec<u8>, last: bool) -> io::Result<()> {
         let flush = if last { Z_FINISH } else { Z_SYNC_FLUSH };
+        let avail_in = u32::try_from(data.len()).map_err(io::Error::other)?;
+        // SAFETY: the stream is initialised; deflateBound only reads it.
+        let bound = unsafe { deflateBound(&mut *self.stream, data.len() as c_ulong) };
+        // The bound covers a finished stream; a sync flush adds an empty block.
+        let mut room = usize::try_from(bound)
+            .unwrap_or(usize::MAX)
+            .saturating_add(FLUSH_MARGIN)
+            .min(u32::MAX as usize);
         self.stream.next_in = data.as_ptr().cast_mut();
-        self.stream.avail_in = u32::try_from(data.len()).map_err(io::Error::other)?;
+        self.stream.avail_in = avail_in;
         let result = loop {
-            if out.capacity() - out.len() < 1024 {
-                out.reserve(out.capacity().max(64 * 1024));
-            }
-            let room = (out.capacity() - out.len()).min(u32::MAX as usize);
+            out.reserve(room);
             let len = out.len();
             self.stream.next_out = out.spare_capacity_mut().as_mut_ptr().cast();
             self.stream.avail_out = room as u32;
             // SAFETY: next_in/avail_in describe what is left of `data`, which
-            // zlib only reads; next_out/avail_out describe the spare
-            // capacity of `out`, which zlib writes from its start.
+            // zlib only reads; next_out/avail_out describe `room` bytes of
+            // the spare capacity of `out` reserved above, which zlib writes
+            // from their start.
             let rc = unsafe { deflate(&mut *self.stream, flush) };
             let written = room - self.stream.avail_out as usize;
             // SAFETY: zlib initialised the first `written` spare bytes.
             unsafe { out.set_len(len + written) };
+            let room_left = self.stream.avail_out != 0;
             match rc {
                 Z_STREAM_END => break Ok(()),
                 // A sync flush is complete once zlib stops filling the output.
-                Z_OK if !last && self.stream.avail_out != 0 => break Ok(()),
+                Z_OK if !last && room_left => break Ok(()),
+                // Nothing left to flush (a second flush with no new input).
+                Z_BUF_ERROR if !last && self.stream.avail_in == 0 => break Ok(()),
                 Z_BUF_ERROR if written == 0 => break Err(error(rc, "deflate")),
-                Z_OK | Z_BUF_ERROR => {}
+                Z_OK | Z_BUF_ERROR => room = MORE_ROOM,
                 rc => break Err(error(rc, "deflate")),
             }
         };
@@ -134,6 +148,11 @@ impl RawDeflate {
         result
     }
 }
+
+/// Room beyond `deflateBound` for the empty stored block of a sync flush.
+const FLUSH_MARGIN: usize = 64;
+/// Room given for each further call, should the bound ever fall short.
+const MORE_ROOM: usize = 64 * 1024;
 
 impl Drop for RawDeflate {
     fn drop(&mut self) {
@@ -202,6 +221,34 @@ mod tests {
         second.set_dictionary(a).unwrap();
         second.compress(b, &mut out, true).unwrap();
         assert_eq!(inflate(&out), data);
+    }
+
+    #[test]
+    fn a_flush_with_nothing_new_is_not_an_error() {
+        let mut z = RawDeflate::new(6).unwrap();
+        let mut out = Vec::new();
+        z.compress(b"some text", &mut out, false).unwrap();
+        z.compress(b"", &mut out, false).unwrap();
+        z.compress(b"", &mut out, true).unwrap();
+        assert_eq!(inflate(&out), b"some text");
+    }
+
+    #[test]
+    fn bytes_do_not_depend_on_the_buffer_given() {
+        let data = sample(150_000);
+        let mut plain = Vec::new();
+        RawDeflate::new(6)
+            .unwrap()
+            .compress(&data, &mut plain, false)
+            .unwrap();
+        for capacity in [0, 1, plain.len() - 3, plain.len(), plain.len() + 2, 1 << 20] {
+            let mut out = Vec::with_capacity(capacity);
+            RawDeflate::new(6)
+                .unwrap()
+                .compress(&data, &mut out, false)
+                .unwrap();
+            assert!(out == plain, "capacity {capacity}");
+        }
     }
 
     #[test]
