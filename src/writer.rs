@@ -329,16 +329,10 @@ impl<W: Write> Counter<W> {
     /// is an error, not a short entry that would corrupt the archive.
     fn append_content(&mut self, file: File, size: u64) -> std::result::Result<(), CopyError> {
         let mut reader = io::BufReader::with_capacity(COPY_BUFFER, file.take(size));
-        let copied = io::copy(&mut reader, &mut self.inner).map_err(|e| {
-            // io::copy does not say which side failed; these kinds only come
-            // from writing.
-            use io::ErrorKind::*;
-            match e.kind() {
-                StorageFull | QuotaExceeded | FileTooLarge | WriteZero | BrokenPipe
-                | ReadOnlyFilesystem => CopyError::Sink(e),
-                _ => CopyError::Source(e),
-            }
-        })?;
+        let copied = match io::copy(&mut reader, &mut self.inner) {
+            Ok(copied) => copied,
+            Err(e) => return Err(blame(reader.into_inner().into_inner(), e)),
+        };
         self.add(copied);
         if copied < size {
             return Err(CopyError::Source(io::Error::new(
@@ -349,6 +343,21 @@ impl<W: Write> Counter<W> {
         let pad = (BLOCK - size % BLOCK) % BLOCK;
         self.write_all(&[0; BLOCK as usize][..pad as usize])
             .map_err(CopyError::Sink)
+    }
+}
+
+/// Which side of a failed `io::copy` the error belongs to: `io::copy` does
+/// not say. The source is blamed only when reading it again, where the copy
+/// stopped, fails too; otherwise the error came from writing.
+fn blame(mut source: File, e: io::Error) -> CopyError {
+    use std::io::Seek;
+    use std::os::unix::fs::FileExt;
+    let readable = source
+        .stream_position()
+        .and_then(|at| source.read_at(&mut [0; 1], at));
+    match readable {
+        Ok(_) => CopyError::Sink(e),
+        Err(_) => CopyError::Source(e),
     }
 }
 
@@ -405,6 +414,36 @@ mod tests {
             Err(CopyError::Source(e)) => assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof),
             Err(CopyError::Sink(e)) => panic!("blamed the sink: {e}"),
             Ok(()) => panic!("a short file was accepted"),
+        }
+    }
+
+    /// A sink that fails every write.
+    struct Broken;
+
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::other("the sink broke"))
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_copy_blames_the_side_that_failed() {
+        let (dir, path) = source(b"readable content");
+        match counter(Broken).append_content(File::open(&path).unwrap(), 16) {
+            Err(CopyError::Sink(e)) => assert_eq!(e.to_string(), "the sink broke"),
+            Err(CopyError::Source(e)) => panic!("blamed the source: {e}"),
+            Ok(()) => panic!("a broken sink was accepted"),
+        }
+        // A directory opens but cannot be read.
+        let unreadable = File::open(dir.path()).unwrap();
+        match counter(Vec::new()).append_content(unreadable, 16) {
+            Err(CopyError::Source(e)) => assert_eq!(e.raw_os_error(), Some(21), "{e}"),
+            Err(CopyError::Sink(e)) => panic!("blamed the sink: {e}"),
+            Ok(()) => panic!("a directory was copied"),
         }
     }
 
