@@ -9,6 +9,14 @@
 //! size of `gzip -N` (slightly smaller on binaries), at less CPU than gzip.
 //! Levels 1 to 3 are zlib-rs's own fast strategies.
 //!
+//! zlib-rs picks its hash when a stream starts (rolling for level 9) and
+//! keeps it when tuned, but a few later choices look at the chain length: its
+//! window refill seeds the hash the non-rolling way when the chain is 1024 or
+//! less, which can misplace a couple of hash entries after a refill. Matches
+//! are always compared byte by byte, so the stream stays valid; only the
+//! size moves, by nothing measurable. The bytes are those of the zlib-rs
+//! version in `Cargo.lock`.
+//!
 //! zlib-rs's tuning call is reached through its zlib-compatible interface,
 //! which takes raw pointers; this module is the only unsafe code of the
 //! crate and keeps it behind a safe type.
