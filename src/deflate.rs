@@ -1,7 +1,7 @@
 //! Raw deflate with gzip's own parameters, on the zlib-rs engine.
 //!
 //! zlib-rs (like zlib-ng) answers levels 3 to 6 with a faster "medium"
-//! strategy and four-byte hashing; on binaries that costs about 2.5% of
+//! strategy and four-byte hashing; on binaries that costs about 2.6% of
 //! size against GNU `gzip -6`. For levels 4 to 9 this module asks zlib-rs
 //! for gzip's algorithm instead: lazy matching with the three-byte rolling
 //! hash (what zlib-rs uses at level 9), tuned with the search parameters
