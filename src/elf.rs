@@ -17,6 +17,7 @@ use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
+use std::sync::Arc;
 
 use object::elf;
 use object::read::elf::{Dyn, FileHeader, ProgramHeader};
@@ -128,7 +129,7 @@ impl ElfFacts {
 pub struct ElfFile {
     pub header: Header,
     /// The facts, or why they cannot be read although the header can.
-    pub facts: Result<ElfFacts>,
+    pub facts: Result<Arc<ElfFacts>>,
     /// Device and inode of the file read.
     pub id: (u64, u64),
 }
@@ -141,7 +142,7 @@ pub fn read_header(path: &Path) -> Result<Header> {
 
 /// Reads the ELF facts of the file at `path`.
 pub fn read_facts(path: &Path) -> Result<ElfFacts> {
-    read(path)?.facts
+    read(path)?.facts.map(Arc::unwrap_or_clone)
 }
 
 /// Reads the header, the facts and the identity of the file at `path`, in
@@ -158,7 +159,9 @@ pub fn read(path: &Path) -> Result<ElfFile> {
     };
     Ok(ElfFile {
         header,
-        facts: facts.map_err(|reason| Error::malformed(path, reason)),
+        facts: facts
+            .map(Arc::new)
+            .map_err(|reason| Error::malformed(path, reason)),
         id,
     })
 }

@@ -147,7 +147,8 @@ pub struct Object {
     pub loc: Loc,
     /// Host path of the file's content.
     pub source: PathBuf,
-    pub facts: ElfFacts,
+    /// Shared with every other closure that loads the same file.
+    pub facts: Arc<ElfFacts>,
     pub via: Via,
     /// In-archive absolute path where the image's loader will find it.
     pub at: PathBuf,
@@ -328,7 +329,7 @@ enum Probe {
 
 struct Found {
     source: PathBuf,
-    facts: ElfFacts,
+    facts: Arc<ElfFacts>,
     id: (u64, u64),
 }
 
@@ -373,7 +374,7 @@ fn closure(
     ctx: &Context,
     loc: Loc,
     source: PathBuf,
-    facts: ElfFacts,
+    facts: Arc<ElfFacts>,
     id: (u64, u64),
     at: PathBuf,
 ) -> Result<Closure> {
