@@ -16,6 +16,7 @@
 
 mod common;
 mod support;
+mod unpack;
 
 use common::require;
 
@@ -1227,25 +1228,10 @@ fn root_ok() -> bool {
     require(common::is_root(), "needs root (chroot)")
 }
 
-fn unpack(tar_path: &Path, dir: &Path) {
+fn unpack_into_empty(tar_path: &Path, dir: &Path) {
     fs::create_dir_all(dir).unwrap();
     assert!(listing(dir).is_empty(), "{} is not empty", dir.display());
-    let bytes = read(tar_path);
-    let bytes = if support::is_gzip(&bytes) {
-        support::gunzip(&bytes)
-    } else {
-        bytes
-    };
-    let mut archive = tar::Archive::new(bytes.as_slice());
-    archive.set_preserve_permissions(true);
-    archive.set_unpack_xattrs(false);
-    archive.unpack(dir).unwrap_or_else(|e| {
-        panic!(
-            "unpacking {} into {}: {e}",
-            tar_path.display(),
-            dir.display()
-        )
-    });
+    unpack::unpack(tar_path, dir);
 }
 
 /// Packs with `args` (`-o NAME` added) in `work` and unpacks into `work/NAME.d`.
@@ -1261,7 +1247,7 @@ fn image(work: &Path, name: &str, args: &[OsString]) -> PathBuf {
         String::from_utf8_lossy(&res.stderr)
     );
     let dir = work.join(format!("{name}.d"));
-    unpack(&out, &dir);
+    unpack_into_empty(&out, &dir);
     dir
 }
 
@@ -1514,8 +1500,10 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// A throwaway CA (ca.crt) and a server certificate for localhost signed by
-/// it (srv.crt, srv.key), in `dir`.
-fn make_certs(dir: &Path) {
+/// it (srv.crt, srv.key), in `work/certs`, which it returns.
+fn make_certs(work: &Path) -> PathBuf {
+    let dir = &work.join("certs");
+    fs::create_dir_all(dir).unwrap();
     let ec = [
         "-newkey",
         "ec",
@@ -1575,6 +1563,7 @@ fn make_certs(dir: &Path) {
             "ext.cnf",
         ],
     );
+    dir.clone()
 }
 
 fn tls_tools_ok() -> bool {
@@ -1646,9 +1635,7 @@ fn e2e_curl_verifies_tls_with_cert() {
     let _ca = ca_write();
     let work = tmp();
     let work = work.path();
-    let certs = work.join("certs");
-    fs::create_dir_all(&certs).unwrap();
-    make_certs(&certs);
+    let certs = make_certs(work);
     let args = os(["--nss-net", "--cert", "/usr/bin/curl"]);
     let untrusted = image(work, "before.tar", &args);
     let trust = HostTrust::new(&certs.join("ca.crt"));
@@ -1683,9 +1670,7 @@ fn e2e_curl_fails_tls_without_cert() {
     let _ca = ca_write();
     let work = tmp();
     let work = work.path();
-    let certs = work.join("certs");
-    fs::create_dir_all(&certs).unwrap();
-    make_certs(&certs);
+    let certs = make_certs(work);
     let trust = HostTrust::new(&certs.join("ca.crt"));
     let without = image(work, "curl.tar", &os(["--nss-net", "/usr/bin/curl"]));
     let (server, port) = tls_server(&certs);

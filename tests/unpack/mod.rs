@@ -305,10 +305,22 @@ pub fn elf_header(data: &[u8]) -> Option<(u8, u16)> {
 
 /// Unpacks `tar_path` into `dir` with the `tar` crate, keeping links,
 /// permissions and times, as `docker import` would.
+/// Unpacks the archive at `tar_path` (plain or gzip) into `dir`, keeping
+/// modes and times.
 pub fn unpack(tar_path: &Path, dir: &Path) {
+    use std::io::BufRead;
     fs::create_dir_all(dir).expect("creating the unpack directory");
     let file = File::open(tar_path).unwrap_or_else(|e| panic!("{}: {e}", tar_path.display()));
-    let mut archive = tar::Archive::new(file);
+    let mut file = std::io::BufReader::new(file);
+    let magic = file
+        .fill_buf()
+        .unwrap_or_else(|e| panic!("{}: {e}", tar_path.display()));
+    let stream: Box<dyn std::io::Read> = if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::GzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut archive = tar::Archive::new(stream);
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(true);
     archive.set_unpack_xattrs(false);
