@@ -140,7 +140,7 @@ fn deflate(data: &[u8], dict: &[u8], level: u32, last: bool) -> io::Result<(Vec<
     if !dict.is_empty() {
         z.set_dictionary(dict)?;
     }
-    let mut out = Vec::with_capacity(data.len() / 2 + 1024);
+    let mut out = Vec::new();
     z.compress(data, &mut out, last)?;
     Ok((out, crc))
 }
