@@ -153,6 +153,9 @@ pub struct Cli {
     #[arg(long, help_heading = "Inspect without writing")]
     pub report: bool,
 
+    #[command(flatten)]
+    pub image: ImageFlags,
+
     /// Print a shell completion script and exit
     #[arg(long, value_name = "SHELL", hide = true, exclusive = true)]
     pub generate_completions: Option<clap_complete::Shell>,
@@ -168,6 +171,139 @@ pub struct Cli {
     /// Print nothing on success
     #[arg(short, long, help_heading = "Messages")]
     pub quiet: bool,
+}
+
+/// The flags of `--image`: an image written or pushed with no daemon.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Image")]
+pub struct ImageFlags {
+    /// Also write an image: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or docker://HOST[:PORT]/REPO[:TAG]; without -o no tarball is written
+    #[arg(long, value_name = "TRANSPORT:REF", conflicts_with_all = ["list", "tree", "json", "name"])]
+    pub image: Option<String>,
+
+    /// Image entrypoint, one argument per flag (default: the first input at its place in the image)
+    #[arg(
+        long,
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        requires = "image"
+    )]
+    pub entrypoint: Vec<String>,
+
+    /// Image command (arguments to the entrypoint), one argument per flag: --cmd=--port --cmd 7000
+    #[arg(
+        long,
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        requires = "image"
+    )]
+    pub cmd: Vec<String>,
+
+    /// Image environment variable (default PATH: Docker's, with the inputs' directory) (repeatable)
+    #[arg(long, value_name = "KEY=VALUE", requires = "image")]
+    pub env: Vec<String>,
+
+    /// Image working directory (absolute)
+    #[arg(long, value_name = "DIR", requires = "image")]
+    pub workdir: Option<String>,
+
+    /// User (and group) the image runs as, by name or number
+    #[arg(long = "run-as", value_name = "USER[:GROUP]", requires = "image")]
+    pub run_as: Option<String>,
+
+    /// Port the image listens on, stored as PORT/PROTO (tcp when omitted) (repeatable)
+    #[arg(long, value_name = "PORT[/PROTO]", requires = "image")]
+    pub expose: Vec<String>,
+
+    /// Image label (repeatable)
+    #[arg(long, value_name = "KEY=VALUE", requires = "image")]
+    pub label: Vec<String>,
+
+    /// Layer compression: gzip (as -z, at --level) or zstd (Docker 23+, containerd)
+    #[arg(
+        long = "layer-compression",
+        value_name = "gzip|zstd",
+        requires = "image"
+    )]
+    pub layer_compression: Option<String>,
+
+    /// Registry credentials for docker:// (default: the auths of $DOCKER_CONFIG/config.json); without :PASS it is read from standard input
+    #[arg(long, value_name = "USER[:PASS]", requires = "image")]
+    pub creds: Option<String>,
+
+    /// Allow plain HTTP to a registry that is not on this machine
+    #[arg(long, requires = "image")]
+    pub insecure: bool,
+}
+
+impl ImageFlags {
+    /// The image request, when `--image` was given.
+    fn request(&self, level: u32) -> Option<crate::image::Request> {
+        Some(crate::image::Request {
+            image: self.image.clone()?,
+            entrypoint: self.entrypoint.clone(),
+            cmd: self.cmd.clone(),
+            env: self.env.clone(),
+            workdir: self.workdir.clone(),
+            run_as: self.run_as.clone(),
+            expose: self.expose.clone(),
+            label: self.label.clone(),
+            layer_compression: self.layer_compression.clone(),
+            creds: self.creds.clone(),
+            insecure: self.insecure,
+            level,
+        })
+    }
+}
+
+/// Runs `--image`: the archive too with `-o`, then the image; prints what was done.
+fn run_image(cli: &Cli, opts: &Options, request: &crate::image::Request) -> anyhow::Result<()> {
+    let done = crate::image::run(opts, request, cli.output.is_some())?;
+    // Standard output carries the archive with -o -.
+    let to_stdout = opts.output != Output::Stdout;
+    for missing in &done.planned.missing {
+        eprintln!("extract-elf-so: warning: not found: {missing}");
+    }
+    if cli.report {
+        let written = done.written.map_or(
+            Written {
+                tar_bytes: 0,
+                gzip_bytes: None,
+            },
+            |w| w,
+        );
+        let report = Report::new(&done.planned.plan, written.gzip_bytes);
+        let text = match cli.json {
+            true => json_text(&serde_json::json!({
+                "archive": report.json(),
+                "image": crate::image::report_json(&done),
+            })),
+            false => format!("{}\n{}", report.text(), crate::image::report_text(&done)),
+        };
+        if to_stdout {
+            print!("{text}")
+        } else {
+            eprint!("{text}")
+        }
+    }
+    if let Some(pushed) = &done.pushed {
+        if to_stdout {
+            println!("{}", pushed.reference)
+        } else {
+            eprintln!("{}", pushed.reference)
+        }
+    }
+    if cli.quiet {
+        return Ok(());
+    }
+    if cli.verbose {
+        list(&done.planned.plan);
+    }
+    if let Some(written) = &done.written {
+        eprintln!("{}", summary(&opts.output, &done.planned.plan, written));
+    }
+    eprintln!("{}", crate::image::summary(&done));
+    Ok(())
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -210,6 +346,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     let opts = options(cli)?;
     if cli.list || cli.tree || (cli.json && !cli.report) {
         return inspect(cli, &opts);
+    }
+    if let Some(request) = cli.image.request(cli.level) {
+        return run_image(cli, &opts, &request);
     }
     let outcome = crate::run(&opts).map_err(anyhow::Error::from)?;
     report(cli, &opts, &outcome);

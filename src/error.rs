@@ -52,6 +52,10 @@ pub enum Error {
     /// A flag or value given by the user cannot be used (exit code 2).
     #[error("{0}")]
     Usage(String),
+
+    /// Writing or pushing a container image failed.
+    #[error(transparent)]
+    Image(std::sync::Arc<crate::image::ImageError>),
 }
 
 /// Shorthand for results of this crate.
@@ -108,6 +112,7 @@ impl Clone for Error {
             },
             Error::Invalid(text) => Error::Invalid(text.clone()),
             Error::Usage(text) => Error::Usage(text.clone()),
+            Error::Image(err) => Error::Image(err.clone()),
         }
     }
 }

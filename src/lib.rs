@@ -23,6 +23,7 @@ pub mod elf;
 pub mod error;
 pub mod files;
 pub mod gzip;
+pub mod image;
 pub mod ldcache;
 pub mod ldconf;
 pub mod listing;

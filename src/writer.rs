@@ -255,6 +255,13 @@ fn encode<W: Write>(
     Ok((inner, written))
 }
 
+/// Writes the uncompressed tar stream of `plan` into `sink`; returns the sink
+/// and the number of bytes written. `out_path` names the output in errors.
+pub fn tar_into<W: Write>(plan: &Plan, sink: W, out_path: &Path) -> Result<(W, u64)> {
+    let counter = tar_stream(plan, Counter::new(sink, None), out_path)?;
+    Ok((counter.inner, counter.count))
+}
+
 /// Writes the tar stream for `plan` into `sink` and returns the sink.
 fn tar_stream<W: Write>(plan: &Plan, sink: Counter<W>, out_path: &Path) -> Result<Counter<W>> {
     let io_err = |e: io::Error| Error::io(out_path, e);

@@ -1,0 +1,193 @@
+//! The image's layers: the plan split by what changes least, each part
+//! written as its own tar stream (the archive writer's), compressed and
+//! hashed in one pass into a blob.
+//!
+//! 1. `base`: the loader and the C library, with every link on the paths
+//!    the loader reaches them by (`lib64 -> usr/lib64`, ...). Every dynamic
+//!    program of one host has the same one.
+//! 2. `libraries`: the other shared libraries, `--add` files, NSS modules
+//!    and files, the loader's configuration.
+//! 3. `files`: the inputs, `--add-file` files and directory inputs, and the
+//!    CA bundle.
+//!
+//! Each layer carries the directories above its own entries, so it unpacks
+//! on its own; their union is the archive's tree. Every entry's time is the
+//! image's time, not the host file's, so a layer's digest depends only on
+//! the files' bytes, modes and places: two hosts with the same libraries give
+//! the same base layer.
+
+use std::collections::HashSet;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use super::blob::{Blob, Compressor, Hashing, Store};
+use super::config::Compression;
+use super::error::ImageError;
+use crate::Planned;
+use crate::plan::{Kind, Plan, Role};
+use crate::resolve::{Object, Via};
+
+/// Bytes buffered before the compressed layer reaches its file.
+const BUFFER: usize = 256 * 1024;
+
+/// The parts of the image, in layer order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Part {
+    Base,
+    Libraries,
+    Files,
+}
+
+impl Part {
+    /// A short name for listings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Base => "base",
+            Part::Libraries => "libraries",
+            Part::Files => "files",
+        }
+    }
+
+    /// What the part holds, for the image's history and `--report`.
+    pub fn what(self) -> &'static str {
+        match self {
+            Part::Base => "the loader and the C library",
+            Part::Libraries => "other shared libraries, NSS and loader configuration",
+            Part::Files => "the inputs and added files",
+        }
+    }
+}
+
+/// A written layer.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub part: Part,
+    /// Entries of its own (not counting the directories above them).
+    pub entries: usize,
+    /// Bytes of file content of its own.
+    pub content: u64,
+    /// Uncompressed tar bytes.
+    pub tar_bytes: u64,
+    /// Digest of the uncompressed tar.
+    pub diff_id: String,
+    pub blob: Blob,
+}
+
+/// Splits the plan into the parts that have entries, each a plan of its own
+/// entries and the directories above them, every time set to `epoch`.
+pub fn split(planned: &Planned, epoch: u64) -> Vec<(Part, Plan, usize)> {
+    let base = base_paths(planned);
+    let part_of = |path: &Path, role: Role| {
+        if base.contains(path) {
+            return Part::Base;
+        }
+        match role {
+            Role::Input | Role::Extra | Role::Cert => Part::Files,
+            _ => Part::Libraries,
+        }
+    };
+    let mut out = Vec::new();
+    for part in [Part::Base, Part::Libraries, Part::Files] {
+        let own: Vec<&PathBuf> = planned
+            .plan
+            .entries
+            .iter()
+            .filter(|e| !(e.kind == Kind::Dir && e.role == Role::Parent))
+            .filter(|e| part_of(&e.path, e.role) == part)
+            .map(|e| &e.path)
+            .collect();
+        if own.is_empty() {
+            continue;
+        }
+        let mut keep: HashSet<&Path> = HashSet::new();
+        for path in &own {
+            keep.extend(path.ancestors().filter(|a| !a.as_os_str().is_empty()));
+        }
+        let entries = planned
+            .plan
+            .entries
+            .iter()
+            .filter(|e| keep.contains(e.path.as_path()))
+            .map(|e| {
+                let mut e = e.clone();
+                e.mtime = epoch;
+                e
+            })
+            .collect();
+        out.push((part, Plan { entries }, own.len()));
+    }
+    out
+}
+
+/// Archive paths of the base part: the loader and the C library as the
+/// loader reaches them, links included.
+fn base_paths(planned: &Planned) -> HashSet<PathBuf> {
+    let root = crate::verify::image_root(&planned.plan);
+    let mut paths = HashSet::new();
+    for object in planned.closures.iter().flat_map(|c| &c.objects) {
+        if !in_base(object) {
+            continue;
+        }
+        let places = std::iter::once(&object.at).chain(object.aliases.iter().map(|(_, at)| at));
+        for at in places {
+            let Ok(resolved) = root.resolve(at) else {
+                continue;
+            };
+            let relative = |p: &Path| p.strip_prefix("/").unwrap_or(p).to_path_buf();
+            paths.extend(resolved.links.iter().map(|l| relative(&l.path)));
+            paths.insert(relative(&resolved.real));
+        }
+    }
+    paths
+}
+
+/// The loader itself, and glibc's or musl's C library.
+fn in_base(object: &Object) -> bool {
+    match object.via {
+        Via::Interpreter => true,
+        Via::Input => false,
+        _ => {
+            let is_libc =
+                |name: &[u8]| name.starts_with(b"libc.so") || name.starts_with(b"libc.musl-");
+            use std::os::unix::ffi::OsStrExt;
+            object
+                .facts
+                .soname
+                .as_ref()
+                .is_some_and(|s| is_libc(s.as_bytes()))
+                || object.at.file_name().is_some_and(|n| is_libc(n.as_bytes()))
+        }
+    }
+}
+
+/// Writes one part as a compressed blob: the tar stream is hashed (the
+/// layer's diff ID), compressed, and hashed again (its digest) as it goes
+/// to the store, each source file read once.
+pub fn write(
+    part: Part,
+    plan: &Plan,
+    own: usize,
+    compression: Compression,
+    level: u32,
+    store: &Store,
+) -> crate::Result<Layer> {
+    let temp = store.temp()?;
+    let path = temp.path().to_path_buf();
+    let io = |e| ImageError::io(&path, e);
+    let file = temp.as_file().try_clone().map_err(io)?;
+    let outer = Hashing::new(BufWriter::with_capacity(BUFFER, file));
+    let inner = Hashing::new(Compressor::new(outer, compression, level).map_err(io)?);
+    let (inner, tar_bytes) = crate::writer::tar_into(plan, inner, &path)?;
+    let (diff_id, _, compressor) = inner.finish();
+    let (digest, size, file) = compressor.finish().map_err(io)?.finish();
+    file.into_inner().map_err(|e| io(e.into_error()))?;
+    store.keep(temp, &digest)?;
+    Ok(Layer {
+        part,
+        entries: own,
+        content: plan.content_size(),
+        tar_bytes,
+        diff_id,
+        blob: Blob { digest, size },
+    })
+}

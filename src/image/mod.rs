@@ -1,0 +1,32 @@
+//! Container images written straight from the plan, with no daemon: an OCI
+//! image layout directory or archive, a Docker archive, or a push to a
+//! registry (`--image TRANSPORT:REFERENCE`).
+//!
+//! The plan is split into layers by what changes least ([`layers`]), each
+//! written with the archive writer and compressed and hashed in one pass
+//! into a blob ([`blob`]); the configuration and manifest ([`oci`]) follow
+//! from the flags ([`config`]) and the ELF files. [`build`] runs it all and
+//! hands the blobs to the transport ([`layout`], [`docker_archive`],
+//! [`registry`] with [`auth`]) that [`reference`] parsed; [`show`] says
+//! what was done.
+
+mod auth;
+mod blob;
+mod build;
+mod config;
+mod docker_archive;
+mod error;
+mod layers;
+mod layout;
+mod oci;
+mod reference;
+mod registry;
+mod show;
+
+pub use build::{Image, Outcome, run};
+pub use config::{Compression, Request};
+pub use error::ImageError;
+pub use layers::{Layer, Part};
+pub use reference::Reference;
+pub use registry::Pushed;
+pub use show::{report_json, report_text, summary};
