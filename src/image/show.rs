@@ -17,8 +17,11 @@ pub fn summary(done: &Outcome) -> String {
     let short = short(&image.manifest.digest);
     match &done.pushed {
         Some(p) => format!(
-            "extract-elf-so: pushed {}: {layers} ({} uploaded, {} already there), {size}, manifest {short}",
-            done.reference, p.uploaded, p.present
+            "extract-elf-so: pushed {}: {layers}, {size} ({} {} uploaded, {} already there), manifest {short}",
+            done.reference,
+            p.uploaded,
+            if p.uploaded == 1 { "blob" } else { "blobs" },
+            p.present
         ),
         None => format!(
             "extract-elf-so: wrote {}: {layers}, {size}, manifest {short}",
