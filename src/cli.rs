@@ -311,6 +311,7 @@ pub fn main() -> ExitCode {
     // Ctrl-C or SIGTERM while writing: remove the partial archive, then exit.
     let _ = ctrlc::set_handler(|| {
         crate::writer::remove_partial();
+        crate::image::remove_partial();
         std::process::exit(130);
     });
     let cli = match Cli::try_parse() {

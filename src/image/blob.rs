@@ -6,6 +6,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
@@ -14,6 +15,29 @@ use super::config::Compression;
 use super::error::ImageError;
 use super::oci::{hex, hex_digest, sha256};
 use crate::gzip::ChunkedGz;
+
+/// Temporary files and directories of the image being written, for an
+/// interrupted run to remove.
+static PARTIAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Notes a temporary file or directory to remove if the run is interrupted.
+pub fn track(path: &Path) {
+    if let Ok(mut partial) = PARTIAL.lock() {
+        partial.push(path.to_path_buf());
+    }
+}
+
+/// Removes every temporary file and directory of an image being written.
+/// For a signal handler: an interrupted run leaves nothing behind.
+pub fn remove_partial() {
+    let taken = PARTIAL
+        .lock()
+        .map(|mut p| std::mem::take(&mut *p))
+        .unwrap_or_default();
+    for path in taken {
+        let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
+    }
+}
 
 /// A stored blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,11 +71,13 @@ impl Store {
 
     /// A new temporary file for a blob being written.
     pub fn temp(&self) -> Result<NamedTempFile, ImageError> {
-        tempfile::Builder::new()
+        let temp = tempfile::Builder::new()
             .prefix(".blob-")
             .suffix(".partial")
             .tempfile_in(&self.temp_dir)
-            .map_err(|e| ImageError::io(&self.temp_dir, e))
+            .map_err(|e| ImageError::io(&self.temp_dir, e))?;
+        track(temp.path());
+        Ok(temp)
     }
 
     /// Syncs a finished temporary file and names it by `digest`. A blob

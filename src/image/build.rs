@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::blob::{Blob, Store};
+use super::blob::{self, Blob, Store};
 use super::config::{self, Compression, Request, Settings};
 use super::error::ImageError;
 use super::layers::{self, Layer};
@@ -108,6 +108,7 @@ pub fn run(opts: &Options, request: &Request, write_tar: bool) -> crate::Result<
                 .prefix("extract-elf-so-image-")
                 .tempdir()
                 .map_err(|e| ImageError::io(std::env::temp_dir(), e))?;
+            blob::track(staging.path());
             let store = Store::new(staging.path(), staging.path());
             let image = build(&store)?;
             pushed = Some(registry::push(&image, &store, target, &settings)?);
@@ -129,10 +130,12 @@ fn staging_beside(file: &Path) -> crate::Result<tempfile::TempDir> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    Ok(tempfile::Builder::new()
+    let staging = tempfile::Builder::new()
         .prefix(".extract-elf-so-")
         .tempdir_in(dir)
-        .map_err(|e| ImageError::io(dir, e))?)
+        .map_err(|e| ImageError::io(dir, e))?;
+    blob::track(staging.path());
+    Ok(staging)
 }
 
 /// The first input's place in the image, the default entrypoint; none when

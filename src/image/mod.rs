@@ -7,12 +7,13 @@
 //! into a blob ([`blob`]); the configuration and manifest ([`oci`]) follow
 //! from the flags ([`config`]) and the ELF files. [`build`] runs it all and
 //! hands the blobs to the transport ([`layout`], [`docker_archive`],
-//! [`registry`] with [`auth`]) that [`reference`] parsed; [`show`] says
+//! [`registry`] with [`client`] and [`auth`]) that [`reference`] parsed; [`show`] says
 //! what was done.
 
 mod auth;
 mod blob;
 mod build;
+mod client;
 mod config;
 mod docker_archive;
 mod error;
@@ -23,6 +24,7 @@ mod reference;
 mod registry;
 mod show;
 
+pub use blob::remove_partial;
 pub use build::{Image, Outcome, run};
 pub use config::{Compression, Request};
 pub use error::ImageError;
