@@ -178,7 +178,7 @@ pub struct Cli {
 #[command(next_help_heading = "Image")]
 pub struct ImageFlags {
     /// Also write an image: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or docker://HOST[:PORT]/REPO[:TAG]; without -o no tarball is written
-    #[arg(long, value_name = "TRANSPORT:REF", conflicts_with_all = ["list", "tree", "json", "name"])]
+    #[arg(long, value_name = "TRANSPORT:REF", conflicts_with_all = ["list", "tree", "name"])]
     pub image: Option<String>,
 
     /// Image entrypoint, one argument per flag (default: the first input at its place in the image)
@@ -258,6 +258,10 @@ impl ImageFlags {
 
 /// Runs `--image`: the archive too with `-o`, then the image; prints what was done.
 fn run_image(cli: &Cli, opts: &Options, request: &crate::image::Request) -> anyhow::Result<()> {
+    if cli.json && !cli.report {
+        let why = "--json prints the plan and writes nothing; with --image, give --report --json";
+        return Err(Error::Usage(why.into()).into());
+    }
     let done = crate::image::run(opts, request, cli.output.is_some())?;
     // Standard output carries the archive with -o -.
     let to_stdout = opts.output != Output::Stdout;
@@ -345,11 +349,11 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let opts = options(cli)?;
-    if cli.list || cli.tree || (cli.json && !cli.report) {
-        return inspect(cli, &opts);
-    }
     if let Some(request) = cli.image.request(cli.level) {
         return run_image(cli, &opts, &request);
+    }
+    if cli.list || cli.tree || (cli.json && !cli.report) {
+        return inspect(cli, &opts);
     }
     let outcome = crate::run(&opts).map_err(anyhow::Error::from)?;
     report(cli, &opts, &outcome);

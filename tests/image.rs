@@ -272,6 +272,7 @@ fn bad_image_flags_are_usage_errors() {
         vec!["--image", "oci:x", "--layer-compression", "xz", &hello],
         vec!["--cmd", "x", &hello],
         vec!["--image", "oci:x", "--list", &hello],
+        vec!["--image", "oci:x", "--json", &hello],
     ] {
         let out = tool(tmp.path(), &args);
         assert_eq!(
@@ -751,4 +752,44 @@ fn tar_names(tar: &[u8]) -> Vec<String> {
         .unwrap()
         .map(|e| e.unwrap().path().unwrap().display().to_string())
         .collect()
+}
+
+#[test]
+fn report_shows_the_layer_split() {
+    let tmp = common::tmp();
+    let args = [
+        "--image",
+        "oci:img",
+        "--nss-net",
+        "--report",
+        &fx("hello/bin/hello"),
+    ];
+    let out = ok(tool(tmp.path(), &args));
+    let report = text(&out.stdout);
+    let digest = tagged(&tmp.path().join("img"), "latest");
+    for want in [
+        "layer",
+        "base",
+        "libraries",
+        "files",
+        "the loader and the C library",
+        &digest,
+    ] {
+        assert!(report.contains(want), "no {want:?} in:\n{report}");
+    }
+    assert!(report.lines().all(|l| l.chars().count() <= 80), "{report}");
+    let args = [
+        "--image",
+        "oci:img",
+        "--report",
+        "--json",
+        &fx("hello/bin/hello"),
+    ];
+    let json: Value = serde_json::from_slice(&ok(tool(tmp.path(), &args)).stdout).unwrap();
+    let layers = json["image"]["layers"].as_array().unwrap();
+    let names: Vec<&str> = layers.iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["base", "files"]);
+    let digest = tagged(&tmp.path().join("img"), "latest");
+    assert_eq!(json["image"]["manifest"], digest.as_str());
+    assert!(json["archive"]["total"].as_u64().unwrap() > 0);
 }

@@ -36,7 +36,7 @@ pub fn report_text(done: &Outcome) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<10} {:>7} {:>10} {:>10}  {:<19}",
+        "{:<10} {:>7} {:>10} {:>10}  {}",
         "layer", "entries", "size", "compressed", "digest"
     );
     for layer in &image.layers {
@@ -54,7 +54,7 @@ pub fn report_text(done: &Outcome) -> String {
     let platform = &image.platform;
     let _ = writeln!(
         out,
-        "image {}/{}{}, manifest {}",
+        "image {}/{}{}, manifest:\n  {}",
         platform.os,
         platform.architecture,
         platform
