@@ -36,8 +36,8 @@ pub fn report_text(done: &Outcome) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<10} {:>7} {:>10} {:>10}  {}",
-        "layer", "entries", "size", "compressed", "digest"
+        "{:<10} {:>7} {:>10} {:>10}  digest",
+        "layer", "entries", "size", "compressed"
     );
     for layer in &image.layers {
         let _ = writeln!(
