@@ -34,6 +34,9 @@ Examples:
   Pack a program built for aarch64 from its sysroot:
     extract-elf-so --root /usr/aarch64-linux-gnu ./hello
 
+  Push an image of redis-server to a registry, with no Dockerfile or daemon:
+    extract-elf-so --image docker://localhost:5000/redis:scratch /usr/bin/redis-server
+
 Exit status: 0 success, 1 failure (nothing written), 2 usage error, 130 interrupted.";
 
 /// Pack ELF programs and the shared libraries they load into a tarball for FROM scratch images.
