@@ -15,6 +15,7 @@ use super::config::Compression;
 use super::error::ImageError;
 use super::oci::{hex, hex_digest, sha256};
 use crate::gzip::ChunkedGz;
+use crate::writeback::Writeback;
 
 /// Temporary files and directories of the image being written, for an
 /// interrupted run to remove.
@@ -53,15 +54,34 @@ pub struct Store {
     dir: PathBuf,
     /// Where blobs are written before they are complete (same file system).
     temp_dir: PathBuf,
+    /// Whether blobs must reach the disk before they are named: true for a
+    /// layout, false for blobs staged on their way into an archive (which
+    /// is synced itself) or a registry.
+    durable: bool,
 }
 
 impl Store {
-    /// A store in `dir`, writing its temporary files in `temp_dir`. Both must exist.
+    /// A store in `dir` whose blobs are synced to disk, writing its
+    /// temporary files in `temp_dir`. Both must exist.
     pub fn new(dir: impl Into<PathBuf>, temp_dir: impl Into<PathBuf>) -> Self {
         Store {
             dir: dir.into(),
             temp_dir: temp_dir.into(),
+            durable: true,
         }
+    }
+
+    /// A store for blobs on their way elsewhere, in `dir`, not synced.
+    pub fn staging(dir: &Path) -> Self {
+        Store {
+            durable: false,
+            ..Store::new(dir, dir)
+        }
+    }
+
+    /// Whether blobs are synced to disk.
+    pub fn durable(&self) -> bool {
+        self.durable
     }
 
     /// Where the blob with `digest` is.
@@ -88,7 +108,9 @@ impl Store {
             return Ok(path);
         }
         let io = |e| ImageError::io(&path, e);
-        temp.as_file().sync_all().map_err(io)?;
+        if self.durable {
+            temp.as_file().sync_all().map_err(io)?;
+        }
         fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o644)).map_err(io)?;
         temp.persist(&path).map_err(|e| io(e.error))?;
         Ok(path)
@@ -135,6 +157,48 @@ impl<W: Write> Write for Hashing<W> {
         let n = self.inner.write(buf)?;
         self.hash.update(&buf[..n]);
         self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Counts what passes through to `inner` and has it synced to disk as it
+/// grows ([`Writeback`]), so the final sync has little left to wait for.
+pub struct Behind<W> {
+    pub inner: W,
+    count: u64,
+    writeback: Option<Writeback>,
+}
+
+impl<W: Write> Behind<W> {
+    /// `file` is a handle on the file `inner` writes, or `None` to sync nothing.
+    pub fn new(inner: W, file: Option<File>) -> Self {
+        Behind {
+            inner,
+            count: 0,
+            writeback: file.map(Writeback::start),
+        }
+    }
+
+    /// Stops syncing, with the first error a sync met, and returns the writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        if let Some(writeback) = self.writeback.take() {
+            writeback.finish()?;
+        }
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for Behind<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        if let Some(writeback) = &mut self.writeback {
+            writeback.progress(self.count);
+        }
         Ok(n)
     }
 

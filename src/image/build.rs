@@ -87,13 +87,13 @@ pub fn run(opts: &Options, request: &Request, write_tar: bool) -> crate::Result<
         Reference::OciDir { dir, tag } => layout::write_dir(dir, tag, build)?,
         Reference::OciArchive { file, tag } => {
             let staging = staging_beside(file)?;
-            let image = build(&Store::new(staging.path(), staging.path()))?;
+            let image = build(&Store::staging(staging.path()))?;
             layout::write_archive(file, tag, &image, staging.path())?;
             image
         }
         Reference::DockerArchive { file, name } => {
             let staging = staging_beside(file)?;
-            let image = build(&Store::new(staging.path(), staging.path()))?;
+            let image = build(&Store::staging(staging.path()))?;
             docker_archive::write(
                 file,
                 name.as_deref(),
@@ -109,7 +109,7 @@ pub fn run(opts: &Options, request: &Request, write_tar: bool) -> crate::Result<
                 .tempdir()
                 .map_err(|e| ImageError::io(std::env::temp_dir(), e))?;
             blob::track(staging.path());
-            let store = Store::new(staging.path(), staging.path());
+            let store = Store::staging(staging.path());
             let image = build(&store)?;
             pushed = Some(registry::push(&image, &store, target, &settings)?);
             image

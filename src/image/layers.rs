@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use super::blob::{Blob, Compressor, Hashing, Store};
+use super::blob::{Behind, Blob, Compressor, Hashing, Store};
 use super::config::Compression;
 use super::error::ImageError;
 use crate::Planned;
@@ -162,7 +162,8 @@ fn in_base(object: &Object) -> bool {
 
 /// Writes one part as a compressed blob: the tar stream is hashed (the
 /// layer's diff ID), compressed, and hashed again (its digest) as it goes
-/// to the store, each source file read once.
+/// to the store, each source file read once; a durable store's blob is
+/// synced to disk while it grows.
 pub fn write(
     part: Part,
     plan: &Plan,
@@ -175,12 +176,18 @@ pub fn write(
     let path = temp.path().to_path_buf();
     let io = |e| ImageError::io(&path, e);
     let file = temp.as_file().try_clone().map_err(io)?;
+    let synced = match store.durable() {
+        true => Some(temp.as_file().try_clone().map_err(io)?),
+        false => None,
+    };
+    let file = Behind::new(file, synced);
     let outer = Hashing::new(BufWriter::with_capacity(BUFFER, file));
     let inner = Hashing::new(Compressor::new(outer, compression, level).map_err(io)?);
     let (inner, tar_bytes) = crate::writer::tar_into(plan, inner, &path)?;
     let (diff_id, _, compressor) = inner.finish();
     let (digest, size, file) = compressor.finish().map_err(io)?.finish();
-    file.into_inner().map_err(|e| io(e.into_error()))?;
+    let file = file.into_inner().map_err(|e| io(e.into_error()))?;
+    file.finish().map_err(io)?;
     store.keep(temp, &digest)?;
     Ok(Layer {
         part,
