@@ -24,10 +24,28 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use extract_elf_so::elf::{self, consts::EM_X86_64};
-use extract_elf_so::ldcache::{Cache, accepted_flags};
-use extract_elf_so::ldconf::{self, Line};
-use extract_elf_so::root::Root;
+use extract_elf_so::Root;
+use extract_elf_so::parse::consts::EM_X86_64;
+use extract_elf_so::parse::{Cache, Line, accepted_flags};
+
+/// The ELF reader, as header only and as facts.
+mod elf {
+    use extract_elf_so::parse::{ElfFacts, Header, read_elf};
+    use std::path::Path;
+
+    pub fn read_header(path: &Path) -> extract_elf_so::Result<Header> {
+        read_elf(path).map(|f| f.header)
+    }
+
+    pub fn read_facts(path: &Path) -> extract_elf_so::Result<ElfFacts> {
+        read_elf(path)?.facts.map(std::sync::Arc::unwrap_or_clone)
+    }
+}
+
+/// The ld.so.conf reader.
+mod ldconf {
+    pub use extract_elf_so::parse::{conf_directories as read, parse_conf as parse};
+}
 
 /// No single parser call may take longer than this.
 const PER_CALL_LIMIT: Duration = Duration::from_secs(1);

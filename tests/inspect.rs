@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use common::fixtures;
-use extract_elf_so::report::human;
+use extract_elf_so::human;
 use serde_json::Value;
 
 /// The tool, run in `dir` with a clean environment for reproducible output.
