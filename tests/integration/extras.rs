@@ -3,7 +3,7 @@
 //! end runs of wrk (name lookup) and curl (TLS verification) chrooted into an
 //! unpacked archive.
 //!
-//! Archives are read back with the `tar` crate (`support::Archive`) and
+//! Archives are read back with the `tar` crate (`util::support::Archive`) and
 //! followed through their own symbolic links, as the image's loader and
 //! programs would. Tests needing root, musl fixtures, wrk, curl, openssl or
 //! python3 panic when one is missing and `CI` is set, and are skipped with a
@@ -11,13 +11,10 @@
 //!
 //! The curl test trusts a throwaway CA in the host's store
 //! (/usr/local/share/ca-certificates + update-ca-certificates) for its
-//! duration; `CA_STORE` keeps every test that reads the host's bundle out of
-//! that window.
+//! duration; `util::common::ca_read` keeps every test that reads the host's
+//! bundle out of that window.
 
-mod common;
-mod support;
-mod unpack;
-
+use crate::util::{common, support, unpack};
 use common::require;
 
 use std::ffi::{OsStr, OsString};
@@ -26,25 +23,12 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use common::listing;
+use common::{ca_read, ca_write, listing};
 use support::{Archive, Item, Kind, assert_fails, verbose_sources};
 
 // ------------------------------------------------------------------ helpers
-
-/// Readers: tests that pack or compare the host's CA bundle. Writer: the
-/// curl test, which changes the host's CA store for its duration.
-static CA_STORE: RwLock<()> = RwLock::new(());
-
-fn ca_read() -> RwLockReadGuard<'static, ()> {
-    CA_STORE.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn ca_write() -> RwLockWriteGuard<'static, ()> {
-    CA_STORE.write().unwrap_or_else(|e| e.into_inner())
-}
 
 /// The well-known CA bundle paths the tool fills (archive paths).
 const BUNDLES: [&str; 5] = [

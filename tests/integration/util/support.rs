@@ -1,7 +1,5 @@
-//! Helpers for tests/cli.rs and tests/archive.rs: running the tool, reading
-//! the archives it writes back, and small facts about ELF files and
-//! directories. Each test binary uses a subset, hence the `allow(dead_code)`.
-#![allow(dead_code)]
+//! Running the tool, reading the archives it writes back, and small facts
+//! about ELF files and directories.
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -340,7 +338,7 @@ pub fn expected_summary(name: &str, archive: &Archive, gzip_len: Option<u64>) ->
 /// error:` line naming every string of `names`, no panic, nothing on
 /// stdout, and write nothing into `dir`. Returns the error line.
 pub fn assert_fails(dir: &Path, args: &[OsString], code: i32, names: &[&str]) -> String {
-    let before = crate::common::listing(dir);
+    let before = super::common::listing(dir);
     let out = run(dir, args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(
@@ -370,7 +368,7 @@ pub fn assert_fails(dir: &Path, args: &[OsString], code: i32, names: &[&str]) ->
         );
     }
     assert_eq!(
-        crate::common::listing(dir),
+        super::common::listing(dir),
         before,
         "{args:?} left files behind"
     );
@@ -379,10 +377,10 @@ pub fn assert_fails(dir: &Path, args: &[OsString], code: i32, names: &[&str]) ->
 
 /// The fixture program that needs only libc.
 pub fn hello() -> std::path::PathBuf {
-    crate::common::fixtures().join("hello/bin/hello")
+    super::common::fixtures().join("hello/bin/hello")
 }
 
 /// The fixture program that needs libleaf through `$ORIGIN/../lib`.
 pub fn hello_leaf() -> std::path::PathBuf {
-    crate::common::fixtures().join("hello/bin/hello-leaf")
+    super::common::fixtures().join("hello/bin/hello-leaf")
 }

@@ -1,15 +1,13 @@
-//! Helpers shared by the integration tests (`mod common;` in each test file).
-//!
-//! Each test binary uses a subset of these, hence the `#[allow(dead_code)]`s.
+//! The fixture tree, the host's tools, the policy for tests that need
+//! something optional, and temporary directories.
 
 use std::fs::{self, File};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-#[allow(dead_code)]
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -23,7 +21,6 @@ fn manifest_dir() -> &'static Path {
 /// runs under an exclusive lock on `target/fixtures.lock`, and the script
 /// renames a finished tree into place, so an existing directory is complete.
 /// Panics with the script's output if the build fails.
-#[allow(dead_code)]
 pub fn fixtures() -> PathBuf {
     // A failed build is remembered too, so the other tests of this process
     // panic with the same message instead of rebuilding.
@@ -34,7 +31,6 @@ pub fn fixtures() -> PathBuf {
     }
 }
 
-#[allow(dead_code)]
 fn fixtures_hash() -> String {
     let root = manifest_dir().join("fixtures");
     let src = root.join("src");
@@ -57,7 +53,6 @@ fn fixtures_hash() -> String {
     format!("{:016x}", hasher.finish())
 }
 
-#[allow(dead_code)]
 fn build_fixtures() -> Result<PathBuf, String> {
     let target = manifest_dir().join("target");
     fs::create_dir_all(&target).unwrap_or_else(|e| panic!("creating {}: {e}", target.display()));
@@ -114,7 +109,6 @@ fn build_fixtures() -> Result<PathBuf, String> {
 }
 
 /// Whether the tests run as root (effective uid 0), e.g. to skip permission tests.
-#[allow(dead_code)]
 pub fn is_root() -> bool {
     if let Ok(status) = fs::read_to_string("/proc/self/status")
         && let Some(line) = status.lines().find(|l| l.starts_with("Uid:"))
@@ -130,7 +124,6 @@ pub fn is_root() -> bool {
 
 /// Whether `cmd` is an executable file on `PATH` (or, if it contains a `/`,
 /// whether that path is an executable file).
-#[allow(dead_code)]
 pub fn have(cmd: &str) -> bool {
     fn is_executable(path: &Path) -> bool {
         fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -145,7 +138,6 @@ pub fn have(cmd: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| is_executable(&dir.join(cmd))))
 }
 
-#[allow(dead_code)]
 /// The policy for tests that need something optional (musl or aarch64
 /// fixtures, qemu, redis, root): returns `true` when `ok`; otherwise panics
 /// when `CI` is set (CI must run every test) and else prints why the test is
@@ -166,19 +158,16 @@ pub fn require(ok: bool, what: &str) -> bool {
 }
 
 /// A fresh temporary directory.
-#[allow(dead_code)]
 pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
 
 /// Arguments as `OsString`s.
-#[allow(dead_code)]
 pub fn os(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<std::ffi::OsString> {
     args.iter().map(|a| a.as_ref().to_os_string()).collect()
 }
 
 /// Sorted names of the entries in `dir` (hidden ones included).
-#[allow(dead_code)]
 pub fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
@@ -186,4 +175,20 @@ pub fn listing(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// The host's CA store. Readers: tests that pack or compare the host's CA
+/// bundle (`--cert`). Writer: the curl test in `extras`, which trusts a
+/// throwaway CA on the host for its duration. All tests share one process, so
+/// this keeps every reader out of that window.
+static CA_STORE: RwLock<()> = RwLock::new(());
+
+/// Holds off the test that changes the host's CA store while alive.
+pub fn ca_read() -> RwLockReadGuard<'static, ()> {
+    CA_STORE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Waits for every reader of the host's CA store, then keeps them out while alive.
+pub fn ca_write() -> RwLockWriteGuard<'static, ()> {
+    CA_STORE.write().unwrap_or_else(|e| e.into_inner())
 }

@@ -2,9 +2,7 @@
 //! once, reproducible bytes and long names. Every test runs the real binary
 //! and reads the archive back with the `tar` crate.
 
-mod common;
-mod support;
-
+use crate::util::{common, support};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs;

@@ -1,12 +1,10 @@
-//! Helpers for the archive tests (`tests/resolve.rs`, `tests/e2e.rs`): running
+//! Helpers for the archive tests (`resolve`, `e2e`): running
 //! the real binary, reading its archive back with the `tar` crate, following
 //! the archive's own symbolic links, unpacking it, and the policy for tests
 //! that need optional tools.
 //!
 //! Nothing here uses the crate's own code: the archive is checked from the
 //! outside, as `tar`, `chroot` and the image's loader would see it.
-
-#![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};

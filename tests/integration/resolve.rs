@@ -3,9 +3,7 @@
 //! the `tar` crate. Paths are followed through the archive's own links, as the
 //! image's loader would follow them.
 
-mod common;
-mod unpack;
-
+use crate::util::{common, unpack};
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::symlink;

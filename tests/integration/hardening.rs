@@ -11,8 +11,7 @@
 //!
 //! The long-running fuzzers for the same parsers live in `fuzz/` (nightly).
 
-mod common;
-
+use crate::util::common;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs;

@@ -4,9 +4,7 @@
 //! Every test runs the real binary in its own temporary directory and reads
 //! the archive back with the `tar` crate.
 
-mod common;
-mod support;
-
+use crate::util::{common, support};
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -392,6 +390,7 @@ fn long_option_prefixes_work() {
 
 #[test]
 fn nss_net_and_cert_prefixes_add_their_files() {
+    let _ca = common::ca_read();
     let dir = tmp();
     let out = run(dir.path(), os(&[&"--list", &"--nss", &"--cert", &hello()]));
     assert!(

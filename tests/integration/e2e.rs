@@ -7,9 +7,7 @@
 //! their tools too. When something is missing the test panics if `CI` is set
 //! and is skipped with a message otherwise.
 
-mod common;
-mod unpack;
-
+use crate::util::{common, unpack};
 use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::net::TcpListener;
