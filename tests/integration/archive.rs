@@ -2,16 +2,16 @@
 //! once, reproducible bytes and long names. Every test runs the real binary
 //! and reads the archive back with the `tar` crate.
 
-use crate::util::{common, support};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use common::fixtures;
-use common::{listing, os, tmp};
-use support::{Archive, Kind, file_id, hello, hello_leaf, run_ok, tool, verbose_sources};
+use crate::util::{
+    Archive, Kind, file_id, fixtures, gunzip, have, hello, hello_leaf, interp, is_gzip, listing,
+    os, run_ok, tmp, tool, verbose_sources,
+};
 
 /// Runs with `-v` into `name` in `dir`; returns the archive and the listed sources.
 fn packed(dir: &Path, name: &str, args: &[OsString]) -> (Archive, HashMap<String, PathBuf>) {
@@ -130,8 +130,8 @@ fn header_fields_owner_modes_order_and_content() {
 fn interpreter_path_leads_to_a_regular_file() {
     let dir = tmp();
     for (n, program) in [hello(), PathBuf::from("/bin/true")].iter().enumerate() {
-        let interp = support::interp(program)
-            .unwrap_or_else(|| panic!("{}: no PT_INTERP", program.display()));
+        let interp =
+            interp(program).unwrap_or_else(|| panic!("{}: no PT_INTERP", program.display()));
         if cfg!(all(
             target_arch = "x86_64",
             target_os = "linux",
@@ -343,7 +343,7 @@ fn same_inputs_give_identical_bytes() {
             outs.push(fs::read(dir.path().join(&name)).unwrap());
         }
         Archive::from_bytes(&outs[0]);
-        assert_eq!(support::is_gzip(&outs[0]), !flags.is_empty());
+        assert_eq!(is_gzip(&outs[0]), !flags.is_empty());
         assert!(outs[0] == outs[1], "two runs with {flags:?} differ");
     }
 }
@@ -462,7 +462,7 @@ fn gzip_header_has_no_time_and_no_name() {
     assert_eq!(&bytes[4..8], &[0, 0, 0, 0], "MTIME");
     assert_eq!(bytes[3] & 0x08, 0, "FNAME flag set");
     assert_eq!(bytes[3] & 0x10, 0, "FCOMMENT flag set");
-    let archive = Archive::from_tar(&support::gunzip(&bytes));
+    let archive = Archive::from_tar(&gunzip(&bytes));
     assert!(archive.get("usr/local/bin/hello").is_some());
 }
 
@@ -502,7 +502,7 @@ fn long_dest_paths_read_back_whole() {
 
 #[test]
 fn gzip_bytes_do_not_depend_on_the_number_of_cores() {
-    if !common::have("taskset") {
+    if !have("taskset") {
         assert!(std::env::var_os("CI").is_none(), "taskset is missing");
         eprintln!("taskset is missing; not testing one-core compression");
         return;
@@ -526,7 +526,7 @@ fn gzip_bytes_do_not_depend_on_the_number_of_cores() {
     run_ok(dir.path(), &args);
     let one = fs::read(dir.path().join("one.tar.gz")).unwrap();
     let all = fs::read(dir.path().join("all.tar.gz")).unwrap();
-    let tar = support::gunzip(&all);
+    let tar = gunzip(&all);
     assert!(
         tar.len() > 2 << 20,
         "the tar should span several 1 MiB chunks"
@@ -538,7 +538,7 @@ fn gzip_bytes_do_not_depend_on_the_number_of_cores() {
 
 #[test]
 fn gzip_level_six_is_about_the_size_gnu_gzip_makes() {
-    if !common::have("gzip") {
+    if !have("gzip") {
         assert!(std::env::var_os("CI").is_none(), "gzip is missing");
         eprintln!("gzip is missing; not comparing sizes");
         return;
@@ -549,7 +549,7 @@ fn gzip_level_six_is_about_the_size_gnu_gzip_makes() {
     run_ok(dir.path(), &args);
     let ours = fs::read(dir.path().join("ours.tar.gz")).unwrap();
     // GNU gzip -6 (what `tar -z` runs) over exactly the same tar stream.
-    let tar = support::gunzip(&ours);
+    let tar = gunzip(&ours);
     fs::write(dir.path().join("same.tar"), &tar).unwrap();
     let gzip = std::process::Command::new("gzip")
         .args(["-6", "-n", "-k"])

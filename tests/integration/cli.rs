@@ -4,17 +4,15 @@
 //! Every test runs the real binary in its own temporary directory and reads
 //! the archive back with the `tar` crate.
 
-use crate::util::{common, support};
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::fixtures;
-use common::{listing, os, tmp};
-use support::{
-    Archive, Kind, assert_fails, expected_summary, hello, hello_leaf, run, run_ok, verbose_sources,
+use crate::util::{
+    Archive, Kind, assert_fails, ca_read, expected_summary, fixtures, gunzip, hello, hello_leaf,
+    is_gzip, is_root, listing, os, run, run_ok, tmp, verbose_sources,
 };
 
 fn leaf_lib() -> PathBuf {
@@ -115,8 +113,8 @@ fn gzip_flag_writes_valid_gzip_and_summary_mentions_gzipped() {
     assert!(stdout.is_empty());
     assert_eq!(listing(dir.path()), ["rootfs.tar.gz"]);
     let bytes = fs::read(dir.path().join("rootfs.tar.gz")).unwrap();
-    assert!(support::is_gzip(&bytes));
-    let archive = Archive::from_tar(&support::gunzip(&bytes));
+    assert!(is_gzip(&bytes));
+    let archive = Archive::from_tar(&gunzip(&bytes));
     assert!(archive.get("usr/local/bin/hello").is_some());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("gzipped"), "{stderr}");
@@ -134,7 +132,7 @@ fn default_output_is_rootfs_tar() {
     run_ok(dir.path(), [hello()]);
     assert_eq!(listing(dir.path()), ["rootfs.tar"]);
     let bytes = fs::read(dir.path().join("rootfs.tar")).unwrap();
-    assert!(!support::is_gzip(&bytes), "plain tar expected");
+    assert!(!is_gzip(&bytes), "plain tar expected");
     let archive = Archive::from_tar(&bytes);
     assert_eq!(
         archive.get("usr/local/bin/hello").map(|i| i.kind),
@@ -175,7 +173,7 @@ fn name_ending_in_tar_is_not_doubled() {
     run_ok(dir.path(), os(&[&"-n", &"x.tar", &hello()]));
     assert_eq!(listing(dir.path()), ["x.tar"]);
     let bytes = fs::read(dir.path().join("x.tar")).unwrap();
-    assert!(!support::is_gzip(&bytes));
+    assert!(!is_gzip(&bytes));
     Archive::from_tar(&bytes);
 }
 
@@ -185,7 +183,7 @@ fn name_ending_in_tar_gz_gives_gzip() {
     let (_, stderr) = run_ok(dir.path(), os(&[&"-n", &"x.tar.gz", &hello()]));
     assert_eq!(listing(dir.path()), ["x.tar.gz"]);
     let bytes = fs::read(dir.path().join("x.tar.gz")).unwrap();
-    let archive = Archive::from_tar(&support::gunzip(&bytes));
+    let archive = Archive::from_tar(&gunzip(&bytes));
     assert!(archive.get("usr/local/bin/hello").is_some());
     assert!(stderr.contains("gzipped"), "{stderr}");
 }
@@ -199,7 +197,7 @@ fn output_path_is_used_exactly() {
     assert_eq!(listing(dir.path()), ["sub"]);
     assert_eq!(listing(&dir.path().join("sub")), ["image"]);
     let bytes = fs::read(&target).unwrap();
-    assert!(!support::is_gzip(&bytes), "no -z, no .gz: plain tar");
+    assert!(!is_gzip(&bytes), "no -z, no .gz: plain tar");
     assert!(
         Archive::from_tar(&bytes)
             .get("usr/local/bin/hello")
@@ -390,7 +388,7 @@ fn long_option_prefixes_work() {
 
 #[test]
 fn nss_net_and_cert_prefixes_add_their_files() {
-    let _ca = common::ca_read();
+    let _ca = ca_read();
     let dir = tmp();
     let out = run(dir.path(), os(&[&"--list", &"--nss", &"--cert", &hello()]));
     assert!(
@@ -630,7 +628,7 @@ impl Drop for Mount {
 
 #[test]
 fn disk_full_keeps_the_existing_archive() {
-    if !common::is_root() {
+    if !is_root() {
         eprintln!("disk_full_keeps_the_existing_archive: skipped, needs root to mount a tmpfs");
         return;
     }

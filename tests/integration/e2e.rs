@@ -7,27 +7,23 @@
 //! their tools too. When something is missing the test panics if `CI` is set
 //! and is skipped with a message otherwise.
 
-use crate::util::{common, unpack};
 use std::ffi::OsStr;
 use std::fs::{self, File};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::require;
-use unpack::{Listing, run_tool, s};
-
-fn fx(rel: &str) -> PathBuf {
-    common::fixtures().join(rel)
-}
+use crate::util::{
+    self, Archive, EM_AARCH64, EM_X86_64, basename, free_port, fx, have, is_root, musl_ok, require,
+    run_tool, s, unpack,
+};
 
 /// An unpacked archive with /proc mounted in it; unmounted on drop, before
 /// the directory is removed.
 struct Image {
     tmp: tempfile::TempDir,
     dir: PathBuf,
-    listing: Listing,
+    listing: Archive,
     proc_mounted: bool,
 }
 
@@ -48,7 +44,7 @@ impl Drop for Image {
 
 /// Root is needed for chroot and mount.
 fn root_ok() -> bool {
-    require(common::is_root(), "needs root (chroot, mount)")
+    require(is_root(), "needs root (chroot, mount)")
 }
 
 /// Packs with `args`, unpacks into an empty directory and mounts /proc there.
@@ -61,7 +57,7 @@ where
     let tmp = tempfile::tempdir().expect("temporary directory");
     let listing = run_tool(tmp.path(), args).archive();
     let dir = tmp.path().join("img");
-    unpack::unpack(&tmp.path().join("out.tar"), &dir);
+    unpack(&tmp.path().join("out.tar"), &dir);
     let mut img = Image {
         dir,
         tmp,
@@ -238,13 +234,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
     let out = assert_cmd::Command::new("redis-cli")
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
@@ -261,8 +250,8 @@ fn redis_server_answers_ping_chrooted() {
         return;
     }
     let redis = Path::new("/usr/bin/redis-server");
-    let have = redis.exists() && common::have("redis-cli");
-    if !require(have, "redis-server and redis-cli are not installed") {
+    let installed = redis.exists() && have("redis-cli");
+    if !require(installed, "redis-server and redis-cli are not installed") {
         return;
     }
     let Some(img) = image([redis]) else { return };
@@ -332,14 +321,6 @@ impl WaitTimeout for Child {
 
 // ------------------------------------------------------------------ musl
 
-fn musl_ok(rel: &str) -> bool {
-    let ok = common::have("musl-gcc") && fx(rel).exists();
-    require(
-        ok,
-        &format!("the musl fixture {rel} is not built (install musl-tools)"),
-    )
-}
-
 #[test]
 fn musl_hello_runs_chrooted() {
     if !root_ok() || !musl_ok("musl/bin/hello") {
@@ -375,7 +356,7 @@ fn aarch64_run(rel: &str, line: &str) {
     if !root_ok() {
         return;
     }
-    let fixture = common::have("aarch64-linux-gnu-gcc") && fx(rel).exists();
+    let fixture = have("aarch64-linux-gnu-gcc") && fx(rel).exists();
     if !require(
         fixture,
         &format!("the aarch64 fixture {rel} is not built (install gcc-aarch64-linux-gnu)"),
@@ -383,7 +364,7 @@ fn aarch64_run(rel: &str, line: &str) {
         Path::new(SYSROOT).join("lib/libc.so.6").exists(),
         &format!("no aarch64 sysroot at {SYSROOT}"),
     ) || !require(
-        common::have(QEMU),
+        have(QEMU),
         &format!("{QEMU} not found (install qemu-user-static)"),
     ) {
         return;
@@ -398,20 +379,20 @@ fn aarch64_run(rel: &str, line: &str) {
     for (path, class, machine) in &elves {
         assert_ne!(
             *machine,
-            unpack::EM_X86_64,
+            EM_X86_64,
             "{path} is an x86-64 ELF in an aarch64 image\n{}",
             img.listing.dump()
         );
         assert_eq!(
             (*class, *machine),
-            (2, unpack::EM_AARCH64),
+            (2, EM_AARCH64),
             "{path} is not an aarch64 ELF64 file"
         );
     }
     // Run it chrooted through a copy of the static qemu: no host fallback.
     let qemu = which(QEMU);
     fs::copy(&qemu, img.dir.join(".qemu-aarch64-static")).expect("copying qemu");
-    let name = unpack::basename(rel);
+    let name = basename(rel);
     assert_runs(
         &img,
         &["/.qemu-aarch64-static", &format!("/usr/local/bin/{name}")],
@@ -421,12 +402,7 @@ fn aarch64_run(rel: &str, line: &str) {
 
 /// `cmd` on PATH, or in the sbin directories (a user's PATH may lack them).
 fn which(cmd: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join(cmd))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{cmd} not on PATH"))
+    util::which(cmd).unwrap_or_else(|| panic!("{cmd} not on PATH"))
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! end runs of wrk (name lookup) and curl (TLS verification) chrooted into an
 //! unpacked archive.
 //!
-//! Archives are read back with the `tar` crate (`util::support::Archive`) and
+//! Archives are read back with the `tar` crate (`util::Archive`) and
 //! followed through their own symbolic links, as the image's loader and
 //! programs would. Tests needing root, musl fixtures, wrk, curl, openssl or
 //! python3 panic when one is missing and `CI` is set, and are skipped with a
@@ -11,22 +11,21 @@
 //!
 //! The curl test trusts a throwaway CA in the host's store
 //! (/usr/local/share/ca-certificates + update-ca-certificates) for its
-//! duration; `util::common::ca_read` keeps every test that reads the host's
+//! duration; `util::ca_read` keeps every test that reads the host's
 //! bundle out of that window.
-
-use crate::util::{common, support, unpack};
-use common::require;
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ca_read, ca_write, listing};
-use support::{Archive, Item, Kind, assert_fails, verbose_sources};
+use crate::util::{
+    Archive, Item, Kind, assert_fails, basename, bytes, ca_read, ca_write, free_port, fx, interp,
+    is_root, listing, musl_ok, require, tmp, tool, unpack, verbose_sources, which, write,
+};
 
 // ------------------------------------------------------------------ helpers
 
@@ -46,14 +45,6 @@ const HOST_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 const TOOL_LIMIT: Duration = Duration::from_secs(120);
 
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-fn fx(rel: &str) -> PathBuf {
-    common::fixtures().join(rel)
-}
-
 fn os<I, S>(args: I) -> Vec<OsString>
 where
     I: IntoIterator<Item = S>,
@@ -64,26 +55,9 @@ where
         .collect()
 }
 
-fn musl_ok(rel: &str) -> bool {
-    let ok = common::have("musl-gcc") && fx(rel).exists();
-    require(
-        ok,
-        &format!("the musl fixture {rel} is not built (install musl-tools)"),
-    )
-}
-
-/// `cmd` on PATH or in the sbin directories.
-fn which(cmd: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|d| d.join(cmd))
-        .find(|p| common::have(&p.to_string_lossy()))
-}
-
 /// Runs the tool in `dir` under a time limit; returns its output whatever the code.
 fn run(dir: &Path, args: &[OsString]) -> Output {
-    let out = support::tool(dir)
+    let out = tool(dir)
         .env_remove("LD_LIBRARY_PATH")
         .args(args)
         .timeout(TOOL_LIMIT)
@@ -115,61 +89,12 @@ fn pack(dir: &Path, args: &[OsString]) -> (Archive, String) {
     (Archive::read(&out_tar), stderr)
 }
 
-fn dump(archive: &Archive) -> String {
-    archive
-        .items
-        .iter()
-        .map(|i| match (&i.kind, &i.link) {
-            (Kind::Symlink, Some(l)) => format!("  {} -> {l}", i.path),
-            (Kind::Dir, _) => format!("  {}/", i.path),
-            _ => format!("  {} ({} bytes)", i.path, i.size),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The entry `path` leads to through the archive's links; must be a regular file.
-fn file_at<'a>(archive: &'a Archive, path: &str) -> &'a Item {
-    let item = archive
-        .resolve(path)
-        .unwrap_or_else(|e| panic!("{e}\n--- archive ---\n{}", dump(archive)));
-    assert_eq!(
-        item.kind,
-        Kind::File,
-        "{path} leads to {} which is not a regular file",
-        item.path
-    );
-    item
-}
-
-/// The entry stored exactly at `path` (no link following).
-fn entry<'a>(archive: &'a Archive, path: &str) -> &'a Item {
-    archive
-        .get(path)
-        .unwrap_or_else(|| panic!("{path} is not in the archive:\n{}", dump(archive)))
-}
-
-fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
 fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
 fn archive_path(abs: &Path) -> String {
     abs.to_string_lossy().trim_start_matches('/').to_string()
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-fn write(path: &Path, bytes: &[u8]) {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-    }
-    fs::write(path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
 
 fn chmod(path: &Path, mode: u32) {
@@ -262,14 +187,14 @@ fn check_bundle_links(archive: &Archive, stored: &str) {
         if *path == stored {
             continue;
         }
-        let item = entry(archive, path);
+        let item = archive.entry(path);
         assert_eq!(
             item.kind,
             Kind::Symlink,
             "{path} should be a link to {stored}, is {:?}",
             item.kind
         );
-        let end = file_at(archive, path);
+        let end = archive.file(path);
         assert_eq!(
             end.path, stored,
             "{path} -> {:?} leads to {} instead of {stored}",
@@ -299,7 +224,7 @@ fn nss_net_glibc_adds_config_files_and_modules_next_to_libc() {
         assert!(
             !plain.paths().iter().any(|p| basename(p) == m),
             "{m} without --nss-net:\n{}",
-            dump(&plain)
+            plain.dump()
         );
     }
 
@@ -307,17 +232,17 @@ fn nss_net_glibc_adds_config_files_and_modules_next_to_libc() {
         dir.path(),
         &os([OsStr::new("--nss-net"), hello.as_os_str()]),
     );
-    let nss = String::from_utf8(file_at(&archive, "etc/nsswitch.conf").data.clone()).unwrap();
+    let nss = String::from_utf8(archive.file("etc/nsswitch.conf").data.clone()).unwrap();
     check_nsswitch(&nss);
     for file in ["etc/services", "etc/protocols"] {
-        let host = read(&Path::new("/").join(file));
+        let host = bytes(&Path::new("/").join(file));
         assert_eq!(
-            file_at(&archive, file).data,
+            archive.file(file).data,
             host,
             "{file} should hold the host's bytes"
         );
     }
-    let hosts = String::from_utf8(file_at(&archive, "etc/hosts").data.clone()).unwrap();
+    let hosts = String::from_utf8(archive.file("etc/hosts").data.clone()).unwrap();
     assert!(
         has_localhost_line(&hosts),
         "generated etc/hosts has no 127.0.0.1 localhost line:\n{hosts}"
@@ -330,7 +255,7 @@ fn nss_net_glibc_adds_config_files_and_modules_next_to_libc() {
         .of_kind(Kind::File)
         .filter(|i| basename(&i.path) == "libc.so.6")
         .collect();
-    assert_eq!(libc.len(), 1, "one libc.so.6 file:\n{}", dump(&archive));
+    assert_eq!(libc.len(), 1, "one libc.so.6 file:\n{}", archive.dump());
     let libc_dir = parent(&libc[0].path).to_string();
     let host_libc = sources
         .get(&libc[0].path)
@@ -343,17 +268,17 @@ fn nss_net_glibc_adds_config_files_and_modules_next_to_libc() {
             eprintln!("{} does not exist; not checking {m}", host.display());
             continue;
         }
-        let item = file_at(&archive, &format!("{libc_dir}/{m}"));
+        let item = archive.file(&format!("{libc_dir}/{m}"));
         assert_eq!(
             item.data,
-            read(&host),
+            bytes(&host),
             "{m} in the archive differs from {}",
             host.display()
         );
         // And the loader finds it where it finds libc: through /lib's link too.
         let by_loader = format!("lib/{}", basename(&libc_dir));
         if archive.resolve(&format!("{by_loader}/libc.so.6")).is_ok() {
-            file_at(&archive, &format!("{by_loader}/{m}"));
+            archive.file(&format!("{by_loader}/{m}"));
         }
         checked += 1;
     }
@@ -385,7 +310,7 @@ fn pack_nss_with_user_file(dest: &str, content: &[u8]) -> Archive {
 fn nss_net_keeps_a_hosts_file_given_with_add_file() {
     let mine = b"10.1.2.3\tmyhost.example myhost\n127.0.0.1\tlocalhost\n";
     let archive = pack_nss_with_user_file("/etc/hosts", mine);
-    let hosts = entry(&archive, "etc/hosts");
+    let hosts = archive.entry("etc/hosts");
     assert_eq!(hosts.kind, Kind::File);
     assert_eq!(
         String::from_utf8_lossy(&hosts.data),
@@ -403,7 +328,7 @@ fn nss_net_keeps_a_hosts_file_given_with_add_file() {
     );
     // The rest of --nss-net is still there.
     check_nsswitch(&String::from_utf8_lossy(
-        &file_at(&archive, "etc/nsswitch.conf").data,
+        &archive.file("etc/nsswitch.conf").data,
     ));
 }
 
@@ -420,7 +345,7 @@ fn nss_net_musl_gets_files_but_no_nsswitch_or_modules() {
     assert!(
         archive.get("etc/nsswitch.conf").is_none(),
         "musl has no NSS, yet nsswitch.conf was packed:\n{}",
-        dump(&archive)
+        archive.dump()
     );
     for p in archive.paths() {
         assert!(
@@ -430,12 +355,12 @@ fn nss_net_musl_gets_files_but_no_nsswitch_or_modules() {
     }
     for file in ["etc/services", "etc/protocols"] {
         assert_eq!(
-            file_at(&archive, file).data,
-            read(&Path::new("/").join(file)),
+            archive.file(file).data,
+            bytes(&Path::new("/").join(file)),
             "{file}"
         );
     }
-    let hosts = String::from_utf8_lossy(&file_at(&archive, "etc/hosts").data).into_owned();
+    let hosts = String::from_utf8_lossy(&archive.file("etc/hosts").data).into_owned();
     assert!(has_localhost_line(&hosts), "etc/hosts:\n{hosts}");
 }
 
@@ -460,8 +385,8 @@ fn cert_stores_the_host_bundle_once_and_links_every_known_path() {
     }
 
     let (archive, _) = pack(dir.path(), &os([OsStr::new("--cert"), hello.as_os_str()]));
-    let bytes = read(host);
-    let stored = entry(&archive, BUNDLES[0]);
+    let want = bytes(host);
+    let stored = archive.entry(BUNDLES[0]);
     assert_eq!(
         stored.kind,
         Kind::File,
@@ -469,12 +394,12 @@ fn cert_stores_the_host_bundle_once_and_links_every_known_path() {
         BUNDLES[0]
     );
     assert!(
-        stored.data == bytes,
+        stored.data == want,
         "{} differs from the host's",
         BUNDLES[0]
     );
     assert_eq!(
-        files_with(&archive, &bytes),
+        files_with(&archive, &want),
         vec![BUNDLES[0]],
         "the bundle should be stored once"
     );
@@ -538,9 +463,9 @@ fn fedora_root(root: &Path, loader: &[u8]) {
     write(&root.join("lib64/ld-linux-x86-64.so.2"), loader);
     chmod(&root.join("lib64/ld-linux-x86-64.so.2"), 0o755);
     for name in ["libc.so.6"].iter().chain(NSS_MODULES.iter()) {
-        let mut bytes = read(&Path::new(HOST_GLIBC_DIR).join(name));
-        bytes.extend_from_slice(ROOT_MARK);
-        write(&root.join("lib64").join(name), &bytes);
+        let mut copy = bytes(&Path::new(HOST_GLIBC_DIR).join(name));
+        copy.extend_from_slice(ROOT_MARK);
+        write(&root.join("lib64").join(name), &copy);
         chmod(&root.join("lib64").join(name), 0o755);
     }
     write(
@@ -576,14 +501,14 @@ fn check_fedora_archive(root: &Path, archive: &Archive, stderr: &str, libc_dir_w
         .of_kind(Kind::File)
         .filter(|i| basename(&i.path) == "libc.so.6")
         .collect();
-    assert_eq!(libc.len(), 1, "one libc.so.6 file:\n{}", dump(archive));
+    assert_eq!(libc.len(), 1, "one libc.so.6 file:\n{}", archive.dump());
     let libc_dir = parent(&libc[0].path);
     if let Some(want) = libc_dir_want {
-        assert_eq!(libc_dir, want, "libc.so.6's directory:\n{}", dump(archive));
+        assert_eq!(libc_dir, want, "libc.so.6's directory:\n{}", archive.dump());
     }
     for m in NSS_MODULES {
-        let want = read(&root.join("lib64").join(m));
-        let item = file_at(archive, &format!("{libc_dir}/{m}"));
+        let want = bytes(&root.join("lib64").join(m));
+        let item = archive.file(&format!("{libc_dir}/{m}"));
         assert!(
             item.data == want,
             "{} is not the root's lib64/{m}",
@@ -618,7 +543,7 @@ fn check_fedora_archive(root: &Path, archive: &Archive, stderr: &str, libc_dir_w
         "too few -v sources:\n{stderr}"
     );
     let stored = "etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem";
-    let bundle = entry(archive, stored);
+    let bundle = archive.entry(stored);
     assert_eq!(bundle.kind, Kind::File, "{stored}");
     assert_eq!(String::from_utf8_lossy(&bundle.data), FEDORA_PEM);
     assert_eq!(
@@ -632,19 +557,13 @@ fn check_fedora_archive(root: &Path, archive: &Archive, stderr: &str, libc_dir_w
             "the host's bundle is in an archive made from a root"
         );
     }
-    let debian = entry(archive, "etc/ssl/certs/ca-certificates.crt");
+    let debian = archive.entry("etc/ssl/certs/ca-certificates.crt");
     assert_eq!(debian.kind, Kind::Symlink, "Debian's path should be a link");
     check_bundle_links(archive, stored);
-    assert_eq!(
-        file_at(archive, "etc/services").data,
-        b"fedora-svc\t4242/tcp\n"
-    );
-    assert_eq!(
-        file_at(archive, "etc/protocols").data,
-        b"fedora-ip\t0\tIP\n"
-    );
+    assert_eq!(archive.file("etc/services").data, b"fedora-svc\t4242/tcp\n");
+    assert_eq!(archive.file("etc/protocols").data, b"fedora-ip\t0\tIP\n");
     check_nsswitch(&String::from_utf8_lossy(
-        &file_at(archive, "etc/nsswitch.conf").data,
+        &archive.file("etc/nsswitch.conf").data,
     ));
 }
 
@@ -655,7 +574,7 @@ fn fedora_root_nss_modules_and_bundle_come_from_the_root() {
     if !host_glibc_ok() {
         return;
     }
-    let host_loader = read(&Path::new(HOST_GLIBC_DIR).join("ld-linux-x86-64.so.2"));
+    let host_loader = bytes(&Path::new(HOST_GLIBC_DIR).join("ld-linux-x86-64.so.2"));
     let Some(loader) = fedora_loader(&host_loader) else {
         require(
             false,
@@ -677,8 +596,8 @@ fn fedora_root_nss_modules_and_bundle_come_from_the_root() {
     let (archive, stderr) = pack(dir.path(), &args);
     check_fedora_archive(&root, &archive, &stderr, Some("lib64"));
     // The program's PT_INTERP leads to the root's (patched) loader.
-    let interp = support::interp(&hello).expect("hello has PT_INTERP");
-    assert_eq!(file_at(&archive, &interp).data, loader, "{interp}");
+    let interp = interp(&hello).expect("hello has PT_INTERP");
+    assert_eq!(archive.file(&interp).data, loader, "{interp}");
 
     // The other side: the same root without a bundle fails --cert.
     fs::remove_file(root.join("etc/pki/tls/certs/ca-bundle.crt")).unwrap();
@@ -705,7 +624,7 @@ fn fedora_root_with_unchanged_host_loader_and_ld_so_conf() {
     }
     let dir = tmp();
     let root = dir.path().join("fedora");
-    let loader = read(&Path::new(HOST_GLIBC_DIR).join("ld-linux-x86-64.so.2"));
+    let loader = bytes(&Path::new(HOST_GLIBC_DIR).join("ld-linux-x86-64.so.2"));
     fedora_root(&root, &loader);
     write(&root.join("etc/ld.so.conf"), b"/lib64\n");
     let hello = fx("hello/bin/hello");
@@ -747,7 +666,7 @@ fn alpine_root_cert_pem_is_the_bundle_and_no_nsswitch() {
     };
     let dir = tmp();
     let root = dir.path().join("alpine");
-    let mut musl = read(&host_musl);
+    let mut musl = bytes(&host_musl);
     musl.extend_from_slice(ROOT_MARK);
     write(&root.join("lib/ld-musl-x86_64.so.1"), &musl);
     chmod(&root.join("lib/ld-musl-x86_64.so.1"), 0o755);
@@ -767,7 +686,7 @@ fn alpine_root_cert_pem_is_the_bundle_and_no_nsswitch() {
         ]),
     );
     let stored = "etc/ssl/cert.pem";
-    let bundle = entry(&archive, stored);
+    let bundle = archive.entry(stored);
     assert_eq!(bundle.kind, Kind::File, "{stored} should be the file");
     assert_eq!(String::from_utf8_lossy(&bundle.data), pem);
     assert_eq!(files_with(&archive, pem.as_bytes()), vec![stored]);
@@ -775,24 +694,18 @@ fn alpine_root_cert_pem_is_the_bundle_and_no_nsswitch() {
     assert!(
         archive.get("etc/nsswitch.conf").is_none(),
         "nsswitch.conf for musl:\n{}",
-        dump(&archive)
+        archive.dump()
     );
     for p in archive.paths() {
         assert!(!basename(p).starts_with("libnss_"), "{p} for musl");
     }
-    assert_eq!(
-        file_at(&archive, "etc/services").data,
-        b"alpine-svc\t4343/tcp\n"
-    );
-    assert_eq!(
-        file_at(&archive, "etc/protocols").data,
-        b"alpine-ip\t0\tIP\n"
-    );
-    let hosts = String::from_utf8_lossy(&file_at(&archive, "etc/hosts").data).into_owned();
+    assert_eq!(archive.file("etc/services").data, b"alpine-svc\t4343/tcp\n");
+    assert_eq!(archive.file("etc/protocols").data, b"alpine-ip\t0\tIP\n");
+    let hosts = String::from_utf8_lossy(&archive.file("etc/hosts").data).into_owned();
     assert!(has_localhost_line(&hosts), "etc/hosts:\n{hosts}");
-    let interp = support::interp(&program).expect("PT_INTERP");
+    let interp = interp(&program).expect("PT_INTERP");
     assert_eq!(
-        file_at(&archive, &interp).data,
+        archive.file(&interp).data,
         musl,
         "{interp} is not the root's"
     );
@@ -839,16 +752,16 @@ fn add_file_puts_a_plain_file_at_dest_with_its_mode() {
             fx("static/bin/app").as_os_str(),
         ]),
     );
-    let item = entry(&archive, "etc/app/note.conf");
+    let item = archive.entry("etc/app/note.conf");
     assert_eq!(item.kind, Kind::File);
     assert_eq!(item.data, b"configuration\n");
     assert_eq!(item.mode & 0o7777, 0o640, "mode {:o}", item.mode);
-    assert_eq!(entry(&archive, "etc/app").kind, Kind::Dir);
+    assert_eq!(archive.entry("etc/app").kind, Kind::Dir);
     // Only at DEST, not also under its own name.
     assert!(
         !archive.paths().iter().any(|p| basename(p) == "note.txt"),
         "{}",
-        dump(&archive)
+        archive.dump()
     );
 }
 
@@ -870,11 +783,11 @@ fn add_file_default_dest_is_the_sources_absolute_path() {
         ]),
     );
     let rel_at = archive_path(&cwd.join("rel.txt"));
-    assert_eq!(entry(&archive, &rel_at).kind, Kind::File);
-    assert_eq!(file_at(&archive, &rel_at).data, b"relative\n");
+    assert_eq!(archive.entry(&rel_at).kind, Kind::File);
+    assert_eq!(archive.file(&rel_at).data, b"relative\n");
     let abs_at = archive_path(&abs);
-    assert_eq!(entry(&archive, &abs_at).kind, Kind::File);
-    assert_eq!(file_at(&archive, &abs_at).data, b"absolute\n");
+    assert_eq!(archive.entry(&abs_at).kind, Kind::File);
+    assert_eq!(archive.file(&abs_at).data, b"absolute\n");
 }
 
 #[test]
@@ -899,10 +812,10 @@ fn add_file_keeps_a_symlink_a_symlink() {
         ("etc/app/current", "note.txt"),
         ("etc/app/abs-link", "/etc/app/note.txt"),
     ] {
-        let item = entry(&archive, path);
+        let item = archive.entry(path);
         assert_eq!(item.kind, Kind::Symlink, "{path} should stay a link");
         assert_eq!(item.link.as_deref(), Some(target), "{path}");
-        assert_eq!(file_at(&archive, path).path, "etc/app/note.txt");
+        assert_eq!(archive.file(path).path, "etc/app/note.txt");
     }
 }
 
@@ -938,19 +851,19 @@ fn add_file_directory_tree_keeps_modes_and_links() {
         ("srv/data/empty", Kind::Dir, 0o755),
     ];
     for (path, kind, mode) in want {
-        let item = entry(&archive, path);
+        let item = archive.entry(path);
         assert_eq!(item.kind, kind, "{path}");
         assert_eq!(item.mode & 0o7777, mode, "{path}: mode {:o}", item.mode);
     }
-    assert_eq!(entry(&archive, "srv/data/a/b/secret").data, b"s3cret\n");
+    assert_eq!(archive.entry("srv/data/a/b/secret").data, b"s3cret\n");
     for (path, target, end) in [
         ("srv/data/a/to-secret", "b/secret", "srv/data/a/b/secret"),
         ("srv/data/a/up", "../top.txt", "srv/data/top.txt"),
     ] {
-        let item = entry(&archive, path);
+        let item = archive.entry(path);
         assert_eq!(item.kind, Kind::Symlink, "{path}");
         assert_eq!(item.link.as_deref(), Some(target), "{path}");
-        assert_eq!(file_at(&archive, path).path, end);
+        assert_eq!(archive.file(path).path, end);
     }
     // Everything under srv/data came from the tree, nothing more.
     let under: Vec<&str> = archive
@@ -978,12 +891,12 @@ fn add_file_elf_in_a_tree_gets_its_libraries() {
 
     // With no ELF file in the tree, nothing asks for libc or a loader.
     let (before, _) = pack(dir.path(), &args);
-    let interp = support::interp(&fx("hello/bin/hello-leaf")).expect("PT_INTERP");
+    let interp = interp(&fx("hello/bin/hello-leaf")).expect("PT_INTERP");
     assert!(
         !before.paths().iter().any(|p| basename(p) == "libc.so.6")
             && before.resolve(&interp).is_err(),
         "libc.so.6 or a loader with no dynamic ELF file:\n{}",
-        dump(&before)
+        before.dump()
     );
 
     fs::copy(
@@ -994,21 +907,21 @@ fn add_file_elf_in_a_tree_gets_its_libraries() {
     ln("libleaf.so.1.0.0", &tree.join("lib/libleaf.so.1"));
     fs::copy(fx("hello/bin/hello-leaf"), tree.join("bin/hello-leaf")).unwrap();
     let (archive, stderr) = pack(dir.path(), &args);
-    assert_eq!(entry(&archive, "opt/leafy/bin/hello-leaf").kind, Kind::File);
-    file_at(&archive, &interp);
+    assert_eq!(archive.entry("opt/leafy/bin/hello-leaf").kind, Kind::File);
+    archive.file(&interp);
     let libc = archive
         .of_kind(Kind::File)
         .find(|i| basename(&i.path) == "libc.so.6")
-        .unwrap_or_else(|| panic!("no libc.so.6 for hello-leaf:\n{}", dump(&archive)));
+        .unwrap_or_else(|| panic!("no libc.so.6 for hello-leaf:\n{}", archive.dump()));
     let sources = verbose_sources(&stderr);
     assert!(sources.contains_key(&libc.path), "{stderr}");
     // $ORIGIN/../lib from opt/leafy/bin is the tree's own lib, stored once.
     assert_eq!(
-        entry(&archive, "opt/leafy/lib/libleaf.so.1").kind,
+        archive.entry("opt/leafy/lib/libleaf.so.1").kind,
         Kind::Symlink
     );
     assert_eq!(
-        file_at(&archive, "opt/leafy/bin/../lib/libleaf.so.1").path,
+        archive.file("opt/leafy/bin/../lib/libleaf.so.1").path,
         "opt/leafy/lib/libleaf.so.1.0.0"
     );
     let leaves: Vec<&str> = archive
@@ -1071,21 +984,21 @@ fn check_tree_input(name: &str) {
     let top = format!("usr/local/bin/{name}");
     for d in ["", "/bin", "/lib"] {
         assert_eq!(
-            entry(&archive, &format!("{top}{d}")).kind,
+            archive.entry(&format!("{top}{d}")).kind,
             Kind::Dir,
             "{top}{d}"
         );
     }
-    let app = entry(&archive, &format!("{top}/bin/app"));
+    let app = archive.entry(&format!("{top}/bin/app"));
     assert_eq!(app.kind, Kind::File);
-    assert_eq!(app.data, read(&input.join("bin/app")));
+    assert_eq!(app.data, bytes(&input.join("bin/app")));
     assert_eq!(app.mode & 0o111, 0o111, "app lost its x bits");
-    let leaf = entry(&archive, &format!("{top}/lib/libleaf.so.1"));
+    let leaf = archive.entry(&format!("{top}/lib/libleaf.so.1"));
     assert_eq!(leaf.kind, Kind::Symlink);
     assert_eq!(leaf.link.as_deref(), Some("libleaf.so.1.0.0"));
     // $ORIGIN/../lib of usr/local/bin/NAME/bin is the tree's lib.
     for lib in ["libmid.so.1", "libleaf.so.1"] {
-        let item = file_at(&archive, &format!("{top}/bin/../lib/{lib}"));
+        let item = archive.file(&format!("{top}/bin/../lib/{lib}"));
         assert!(
             item.path.starts_with(&format!("{top}/lib/")),
             "{}",
@@ -1101,12 +1014,12 @@ fn check_tree_input(name: &str) {
             .collect();
         assert_eq!(at, vec![format!("{top}/lib/{lib}")], "{lib}");
     }
-    let interp = support::interp(&input.join("bin/app")).expect("PT_INTERP");
-    file_at(&archive, &interp);
+    let interp = interp(&input.join("bin/app")).expect("PT_INTERP");
+    archive.file(&interp);
     assert!(
         archive.paths().iter().any(|p| basename(p) == "libc.so.6"),
         "no libc.so.6:\n{}",
-        dump(&archive)
+        archive.dump()
     );
 }
 
@@ -1157,12 +1070,12 @@ fn directory_input_link_out_of_the_tree_needs_its_target_added() {
         ]),
     );
     let at = "usr/local/bin/tree/link";
-    let item = entry(&archive, at);
+    let item = archive.entry(at);
     assert_eq!(item.kind, Kind::Symlink);
     assert_eq!(item.link.as_deref(), Some(outside.to_str().unwrap()));
-    assert_eq!(file_at(&archive, at).data, b"outside the tree\n");
+    assert_eq!(archive.file(at).data, b"outside the tree\n");
     assert_eq!(
-        entry(&archive, "usr/local/bin/tree/bin/hello-leaf").kind,
+        archive.entry("usr/local/bin/tree/bin/hello-leaf").kind,
         Kind::File
     );
 }
@@ -1201,21 +1114,14 @@ impl Drop for ChildGuard {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 fn root_ok() -> bool {
-    require(common::is_root(), "needs root (chroot)")
+    require(is_root(), "needs root (chroot)")
 }
 
 fn unpack_into_empty(tar_path: &Path, dir: &Path) {
     fs::create_dir_all(dir).unwrap();
     assert!(listing(dir).is_empty(), "{} is not empty", dir.display());
-    unpack::unpack(tar_path, dir);
+    unpack(tar_path, dir);
 }
 
 /// Packs with `args` (`-o NAME` added) in `work` and unpacks into `work/NAME.d`.
@@ -1425,7 +1331,7 @@ impl HostTrust {
         let guard = HostTrust {
             crt: PathBuf::from(TEST_CRT),
             hooks,
-            backup: read(Path::new(HOST_BUNDLE)),
+            backup: bytes(Path::new(HOST_BUNDLE)),
         };
         fs::create_dir_all(guard.crt.parent().unwrap()).unwrap();
         fs::copy(ca, &guard.crt).unwrap();
@@ -1435,9 +1341,9 @@ impl HostTrust {
             "update-ca-certificates: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let pem = String::from_utf8(read(ca)).unwrap();
+        let pem = String::from_utf8(bytes(ca)).unwrap();
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let bundle: String = String::from_utf8_lossy(&read(Path::new(HOST_BUNDLE)))
+        let bundle: String = String::from_utf8_lossy(&bytes(Path::new(HOST_BUNDLE)))
             .lines()
             .filter(|l| !l.starts_with("-----"))
             .collect();
@@ -1675,10 +1581,10 @@ fn e2e_curl_fails_tls_without_cert() {
 fn nss_net_keeps_an_nsswitch_conf_given_with_add_file() {
     let mine = b"hosts: files\n";
     let archive = pack_nss_with_user_file("/etc/nsswitch.conf", mine);
-    let conf = entry(&archive, "etc/nsswitch.conf");
+    let conf = archive.entry("etc/nsswitch.conf");
     assert_eq!(conf.data, mine, "the user's nsswitch.conf was replaced");
     // The rest of --nss-net is still there.
-    assert_eq!(entry(&archive, "etc/services").kind, Kind::File);
+    assert_eq!(archive.entry("etc/services").kind, Kind::File);
 }
 
 #[test]
@@ -1719,13 +1625,13 @@ fn nss_net_in_a_cross_sysroot_takes_that_architectures_modules() {
         ]),
     );
     for module in ["lib/libnss_files.so.2", "lib/libnss_dns.so.2"] {
-        let data = &entry(&archive, module).data;
+        let data = &archive.entry(module).data;
         assert_eq!(data, &fs::read(root.join(module)).unwrap(), "{module}");
         // e_machine 183: AArch64.
         assert_eq!(u16::from_le_bytes([data[18], data[19]]), 183, "{module}");
     }
     assert_eq!(
-        entry(&archive, "etc/services").data,
+        archive.entry("etc/services").data,
         fs::read("/etc/services").unwrap()
     );
 }

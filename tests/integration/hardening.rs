@@ -11,7 +11,6 @@
 //!
 //! The long-running fuzzers for the same parsers live in `fuzz/` (nightly).
 
-use crate::util::common;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs;
@@ -23,6 +22,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use extract_elf_so::Error;
 use extract_elf_so::Root;
 use extract_elf_so::parse::consts::EM_X86_64;
 use extract_elf_so::parse::{Cache, Line, accepted_flags};
@@ -45,6 +45,8 @@ mod elf {
 mod ldconf {
     pub use extract_elf_so::parse::{conf_directories as read, parse_conf as parse};
 }
+
+use crate::util::{Archive, fx, have, mini_sysroot, tmp, write};
 
 /// No single parser call may take longer than this.
 const PER_CALL_LIMIT: Duration = Duration::from_secs(1);
@@ -158,21 +160,6 @@ fn within<T: Send + 'static>(
     }
 }
 
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-fn write(path: &Path, data: impl AsRef<[u8]>) {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(path, data).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-}
-
-fn fx(rel: &str) -> PathBuf {
-    common::fixtures().join(rel)
-}
-
 /// The binary, with a kill-on-timeout: returns its output, or fails the
 /// test if it runs longer than `limit`.
 fn run_tool(dir: &Path, args: &[&OsStr], limit: Duration) -> Output {
@@ -244,15 +231,10 @@ fn assert_clean_exit(out: &Output, what: &str) {
     );
 }
 
-/// Every entry name of a tar archive: relative, without `..`.
+/// Every entry name of a tar archive (without a trailing `/`): relative, without `..`.
 fn assert_safe_names(archive: &Path) -> Vec<String> {
-    let file = fs::File::open(archive).unwrap();
-    let mut tar = tar::Archive::new(file);
     let mut names = Vec::new();
-    for entry in tar.entries().unwrap() {
-        let entry = entry.unwrap();
-        let raw = entry.path_bytes().into_owned();
-        let name = String::from_utf8_lossy(&raw).into_owned();
+    for name in Archive::read_tar(archive).paths() {
         assert!(
             !name.starts_with('/'),
             "{}: absolute entry {name:?}",
@@ -263,7 +245,7 @@ fn assert_safe_names(archive: &Path) -> Vec<String> {
             "{}: entry with '..': {name:?}",
             archive.display()
         );
-        names.push(name);
+        names.push(name.to_string());
     }
     names
 }
@@ -1028,24 +1010,7 @@ fn binary_on_mutated_elf_files_exits_0_or_1() {
 
 // ------------------------------------------------------------------ ld.so.conf layouts
 
-/// A Debian-like amd64 sysroot with copies of the host's loader and libc.
-fn mini_sysroot(root: &Path) {
-    let multi = root.join("usr/lib/x86_64-linux-gnu");
-    for name in ["ld-linux-x86-64.so.2", "libc.so.6"] {
-        let host = fs::canonicalize(Path::new("/lib/x86_64-linux-gnu").join(name)).unwrap();
-        write(&multi.join(name), fs::read(&host).unwrap());
-    }
-    symlink("usr/lib", root.join("lib")).unwrap();
-    symlink("usr/lib64", root.join("lib64")).unwrap();
-    fs::create_dir_all(root.join("usr/lib64")).unwrap();
-    symlink(
-        "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-        root.join("usr/lib64/ld-linux-x86-64.so.2"),
-    )
-    .unwrap();
-}
-
-fn read_conf(root: &Path) -> extract_elf_so::Result<Vec<PathBuf>> {
+fn read_conf(root: &Path) -> Result<Vec<PathBuf>, Error> {
     ldconf::read(&Root::new(root), Path::new("/etc/ld.so.conf"))
 }
 
@@ -1152,7 +1117,7 @@ fn ld_so_conf_includes_stay_inside_the_root() {
     // A link to a host FIFO: followed on the host it would block (a link to
     // /dev/zero would eat memory instead, which is no way for a test to fail).
     let host_fifo = t.path().join("outside.fifo");
-    if common::have("mkfifo") {
+    if have("mkfifo") {
         assert!(
             Command::new("mkfifo")
                 .arg(&host_fifo)
@@ -1177,7 +1142,7 @@ fn ld_so_conf_includes_stay_inside_the_root() {
     assert_eq!(dirs, vec![PathBuf::from("/real"), "/inside".into()]);
 
     // A FIFO among the includes is refused, not opened (which would block).
-    if common::have("mkfifo") {
+    if have("mkfifo") {
         let fifo = d.join("4-fifo.conf");
         let ok = Command::new("mkfifo").arg(&fifo).status().unwrap();
         assert!(ok.success());
@@ -1458,7 +1423,7 @@ fn absurd_number_of_needed_entries() {
 
 #[test]
 fn a_fifo_as_input_fails_instead_of_blocking() {
-    if !common::have("mkfifo") {
+    if !have("mkfifo") {
         eprintln!("mkfifo not found; skipping");
         return;
     }

@@ -3,23 +3,15 @@
 //! the real binary: what they print must agree with the archive a normal run
 //! writes, and the views that only look must write nothing.
 
-use crate::util::common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use common::fixtures;
 use extract_elf_so::human;
 use serde_json::Value;
 
-/// The tool, run in `dir` with a clean environment for reproducible output.
-fn tool(dir: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("extract-elf-so").expect("binary extract-elf-so");
-    cmd.current_dir(dir).env_remove("SOURCE_DATE_EPOCH");
-    cmd
-}
+use crate::util::{Archive, Kind, ca_read, fixtures, hello, listing, os, tmp, tool};
 
 struct Run {
     code: Option<i32>,
@@ -64,20 +56,8 @@ fn run_ok<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Run {
     r
 }
 
-fn args(list: &[&dyn AsRef<OsStr>]) -> Vec<OsString> {
-    list.iter().map(|a| a.as_ref().to_os_string()).collect()
-}
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
 fn rpath_app() -> PathBuf {
     fixtures().join("rpath/bin/app")
-}
-
-fn hello() -> PathBuf {
-    fixtures().join("hello/bin/hello")
 }
 
 fn missing_app() -> PathBuf {
@@ -91,82 +71,18 @@ fn have_ca_bundle() -> bool {
 
 // --- Reading archives back ---------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Item {
-    Dir,
-    File(u64),
-    Symlink(String),
-}
-
-/// An archive's entries in the order written, by path (without trailing `/`).
-struct Archive {
-    entries: Vec<(String, Item)>,
-}
-
-impl Archive {
-    fn from_bytes(bytes: &[u8]) -> Archive {
-        let tar = if bytes.starts_with(&[0x1f, 0x8b]) {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(bytes)
-                .read_to_end(&mut out)
-                .expect("valid gzip");
-            out
-        } else {
-            bytes.to_vec()
-        };
-        let mut archive = tar::Archive::new(tar.as_slice());
-        let mut entries = Vec::new();
-        for entry in archive.entries().expect("a tar archive") {
-            let entry = entry.expect("a tar entry");
-            let path = entry.path().expect("entry path");
-            let path = path.to_string_lossy().trim_end_matches('/').to_string();
-            let header = entry.header();
-            let item = match header.entry_type() {
-                tar::EntryType::Directory => Item::Dir,
-                tar::EntryType::Regular => Item::File(header.size().expect("entry size")),
-                tar::EntryType::Symlink => Item::Symlink(
-                    entry
-                        .link_name()
-                        .expect("link name")
-                        .expect("a symlink has a target")
-                        .to_string_lossy()
-                        .into_owned(),
-                ),
-                other => panic!("{path}: unexpected entry type {other:?}"),
-            };
-            entries.push((path, item));
-        }
-        Archive { entries }
-    }
-
-    fn read(path: &Path) -> Archive {
-        Archive::from_bytes(&fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-    }
-
-    fn paths(&self) -> Vec<&str> {
-        self.entries.iter().map(|(p, _)| p.as_str()).collect()
-    }
-
-    fn get(&self, path: &str) -> Option<&Item> {
-        self.entries.iter().find(|(p, _)| p == path).map(|(_, i)| i)
-    }
-
-    /// Regular files and their sizes.
-    fn files(&self) -> BTreeMap<&str, u64> {
-        self.entries
-            .iter()
-            .filter_map(|(p, i)| match i {
-                Item::File(size) => Some((p.as_str(), *size)),
-                _ => None,
-            })
-            .collect()
-    }
+/// The regular files of `archive` and their sizes.
+fn file_sizes(archive: &Archive) -> BTreeMap<&str, u64> {
+    archive
+        .of_kind(Kind::File)
+        .map(|i| (i.path.as_str(), i.size))
+        .collect()
 }
 
 /// Writes the archive of `extra` + `inputs` in a fresh directory and reads it back.
 fn written_archive(extra: &[OsString]) -> Archive {
     let dir = tmp();
-    let mut a = args(&[&"-o", &"out.tar"]);
+    let mut a = os(&[&"-o", &"out.tar"]);
     a.extend(extra.iter().cloned());
     run_ok(dir.path(), &a);
     Archive::read(&dir.path().join("out.tar"))
@@ -177,12 +93,12 @@ fn written_archive(extra: &[OsString]) -> Archive {
 /// bundle (generated and linked entries).
 fn cases() -> Vec<Vec<OsString>> {
     let mut cases = vec![
-        args(&[&rpath_app()]),
-        args(&[&"-d", &"/opt/app/bin", &hello()]),
-        args(&[&"--nss-net", &hello()]),
+        os(&[&rpath_app()]),
+        os(&[&"-d", &"/opt/app/bin", &hello()]),
+        os(&[&"--nss-net", &hello()]),
     ];
     if have_ca_bundle() {
-        cases.push(args(&[&"--nss-net", &"--cert", &hello()]));
+        cases.push(os(&[&"--nss-net", &"--cert", &hello()]));
     }
     cases
 }
@@ -208,11 +124,11 @@ fn parse_list(text: &str) -> Vec<(String, String, String)> {
 #[test]
 fn list_prints_one_sorted_tab_separated_line_per_entry_and_writes_nothing() {
     let dir = tmp();
-    let r = run_ok(dir.path(), &args(&[&"--list", &rpath_app()]));
+    let r = run_ok(dir.path(), &os(&[&"--list", &rpath_app()]));
     assert!(
-        common::listing(dir.path()).is_empty(),
+        listing(dir.path()).is_empty(),
         "--list wrote {:?}",
-        common::listing(dir.path())
+        listing(dir.path())
     );
     assert!(
         !r.stderr.contains("wrote"),
@@ -267,14 +183,14 @@ fn list_prints_one_sorted_tab_separated_line_per_entry_and_writes_nothing() {
 #[test]
 fn list_matches_the_archive_a_real_run_writes() {
     // Some cases pack the host's CA bundle.
-    let _ca = common::ca_read();
+    let _ca = ca_read();
     for case in cases() {
         let dir = tmp();
-        let mut a = args(&[&"--list"]);
+        let mut a = os(&[&"--list"]);
         a.extend(case.iter().cloned());
         let r = run_ok(dir.path(), &a);
         assert!(
-            common::listing(dir.path()).is_empty(),
+            listing(dir.path()).is_empty(),
             "--list {case:?} wrote files"
         );
         let lines = parse_list(&r.text());
@@ -283,20 +199,25 @@ fn list_matches_the_archive_a_real_run_writes() {
         assert_eq!(listed, archive.paths(), "--list vs archive for {case:?}");
         for (path, kind, detail) in &lines {
             let item = archive.get(path).unwrap();
-            match (kind.as_str(), item) {
-                ("dir", Item::Dir) => {}
-                ("symlink", Item::Symlink(target)) => {
-                    assert_eq!(detail, target, "{path}: link target ({case:?})")
+            match (kind.as_str(), item.kind) {
+                ("dir", Kind::Dir) => {}
+                ("symlink", Kind::Symlink) => assert_eq!(
+                    Some(detail.as_str()),
+                    item.link.as_deref(),
+                    "{path}: link target ({case:?})"
+                ),
+                ("file", Kind::File) if detail == "(generated)" => {
+                    assert!(item.size > 0, "{path}: empty generated file")
                 }
-                ("file", Item::File(size)) if detail == "(generated)" => {
-                    assert!(*size > 0, "{path}: empty generated file")
-                }
-                ("file", Item::File(size)) => {
+                ("file", Kind::File) => {
                     let source = fs::metadata(detail)
                         .unwrap_or_else(|e| panic!("{path}: source {detail}: {e}"));
-                    assert_eq!(source.len(), *size, "{path}: size of {detail}");
+                    assert_eq!(source.len(), item.size, "{path}: size of {detail}");
                 }
-                _ => panic!("{path}: --list says {kind}, the archive has {item:?} ({case:?})"),
+                _ => panic!(
+                    "{path}: --list says {kind}, the archive has {:?} ({case:?})",
+                    item.kind
+                ),
             }
         }
     }
@@ -305,7 +226,7 @@ fn list_matches_the_archive_a_real_run_writes() {
 #[test]
 fn list_with_a_missing_library_prints_the_plan_then_exits_1() {
     let dir = tmp();
-    let r = run(dir.path(), &args(&[&"--list", &missing_app()]));
+    let r = run(dir.path(), &os(&[&"--list", &missing_app()]));
     assert_eq!(r.code, Some(1), "stderr:\n{}", r.stderr);
     let lines = parse_list(&r.text());
     let paths: Vec<&str> = lines.iter().map(|l| l.0.as_str()).collect();
@@ -320,16 +241,16 @@ fn list_with_a_missing_library_prints_the_plan_then_exits_1() {
         "stderr does not name the missing library:\n{}",
         r.stderr
     );
-    assert!(common::listing(dir.path()).is_empty(), "--list wrote files");
+    assert!(listing(dir.path()).is_empty(), "--list wrote files");
 
     // --allow-missing: the same plan, a warning, exit 0, still nothing written.
     let r2 = run_ok(
         dir.path(),
-        &args(&[&"--list", &"--allow-missing", &missing_app()]),
+        &os(&[&"--list", &"--allow-missing", &missing_app()]),
     );
     assert_eq!(r2.stdout, r.stdout);
     assert!(r2.stderr.contains("warning") && r2.stderr.contains("libgone.so.1"));
-    assert!(common::listing(dir.path()).is_empty(), "--list wrote files");
+    assert!(listing(dir.path()).is_empty(), "--list wrote files");
 }
 
 // --- --json ----------------------------------------------------------------
@@ -360,14 +281,14 @@ fn needed_by(entry: &Value) -> Vec<&str> {
 #[test]
 fn json_is_valid_and_matches_the_archive() {
     // Some cases pack the host's CA bundle.
-    let _ca = common::ca_read();
+    let _ca = ca_read();
     for case in cases() {
         let dir = tmp();
-        let mut a = args(&[&"--json"]);
+        let mut a = os(&[&"--json"]);
         a.extend(case.iter().cloned());
         let r = run_ok(dir.path(), &a);
         assert!(
-            common::listing(dir.path()).is_empty(),
+            listing(dir.path()).is_empty(),
             "--json {case:?} wrote files"
         );
         let doc = parse_json(&r.stdout);
@@ -382,21 +303,24 @@ fn json_is_valid_and_matches_the_archive() {
         for e in entries_of(&doc) {
             let path = e["path"].as_str().unwrap();
             let item = archive.get(path).unwrap();
-            match (e["kind"].as_str().expect("kind"), item) {
-                ("dir", Item::Dir) => {}
-                ("symlink", Item::Symlink(target)) => assert_eq!(e["target"], **target, "{path}"),
-                ("file", Item::File(size)) => {
-                    assert_eq!(e["size"].as_u64(), Some(*size), "{path}: size");
+            match (e["kind"].as_str().expect("kind"), item.kind) {
+                ("dir", Kind::Dir) => {}
+                ("symlink", Kind::Symlink) => {
+                    assert_eq!(e["target"], item.link.as_deref().unwrap(), "{path}")
+                }
+                ("file", Kind::File) => {
+                    let size = item.size;
+                    assert_eq!(e["size"].as_u64(), Some(size), "{path}: size");
                     if e["generated"] != Value::Bool(true) {
                         let source = e["source"].as_str().expect("a file has a source");
                         assert_eq!(
                             fs::metadata(source).unwrap().len(),
-                            *size,
+                            size,
                             "{path}: size of its source {source}"
                         );
                     }
                 }
-                (kind, _) => panic!("{path}: JSON kind {kind}, archive {item:?}"),
+                (kind, _) => panic!("{path}: JSON kind {kind}, archive {:?}", item.kind),
             }
             assert!(e["role"].is_string(), "{path}: no role");
             assert!(
@@ -407,7 +331,7 @@ fn json_is_valid_and_matches_the_archive() {
             // Every object named in needed_by is an entry of the archive, named as entries are.
             for needer in needed_by(e) {
                 assert!(
-                    !needer.starts_with('/') && archive.files().contains_key(needer),
+                    !needer.starts_with('/') && file_sizes(&archive).contains_key(needer),
                     "{path}: needed_by {needer}, which is not a file entry of the archive ({case:?})"
                 );
             }
@@ -421,8 +345,7 @@ fn json_is_valid_and_matches_the_archive() {
         };
         let program = Path::new(case.last().unwrap()).file_name().unwrap();
         let input = format!("{input}/{}", program.to_string_lossy());
-        let libc = archive
-            .files()
+        let libc = file_sizes(&archive)
             .into_keys()
             .find(|p| p.ends_with("/libc.so.6"))
             .expect("libc in the archive");
@@ -437,7 +360,7 @@ fn json_is_valid_and_matches_the_archive() {
 #[test]
 fn json_needed_by_follows_the_rpath_chain() {
     let dir = tmp();
-    let doc = parse_json(&run_ok(dir.path(), &args(&[&"--json", &rpath_app()])).stdout);
+    let doc = parse_json(&run_ok(dir.path(), &os(&[&"--json", &rpath_app()])).stdout);
     assert_eq!(
         needed_by(entry(&doc, "usr/local/lib/libmid.so.1")),
         ["usr/local/bin/app"]
@@ -456,7 +379,7 @@ fn json_needed_by_follows_the_rpath_chain() {
 #[test]
 fn json_with_a_missing_library_lists_it_and_exits_1() {
     let dir = tmp();
-    let r = run(dir.path(), &args(&[&"--json", &missing_app()]));
+    let r = run(dir.path(), &os(&[&"--json", &missing_app()]));
     assert_eq!(r.code, Some(1), "stderr:\n{}", r.stderr);
     let doc = parse_json(&r.stdout);
     let missing = doc["missing"].as_array().expect("missing is an array");
@@ -470,7 +393,7 @@ fn json_with_a_missing_library_lists_it_and_exits_1() {
             .is_some_and(|s| !s.is_empty()),
         "{missing:?}"
     );
-    assert!(common::listing(dir.path()).is_empty(), "--json wrote files");
+    assert!(listing(dir.path()).is_empty(), "--json wrote files");
 }
 
 // --- --tree ----------------------------------------------------------------
@@ -482,8 +405,8 @@ fn indent(line: &str) -> usize {
 #[test]
 fn tree_shows_libleaf_under_libmid_found_through_rpath() {
     let dir = tmp();
-    let r = run_ok(dir.path(), &args(&[&"--tree", &rpath_app()]));
-    assert!(common::listing(dir.path()).is_empty(), "--tree wrote files");
+    let r = run_ok(dir.path(), &os(&[&"--tree", &rpath_app()]));
+    assert!(listing(dir.path()).is_empty(), "--tree wrote files");
     let text = r.text();
     let lines: Vec<&str> = text.lines().collect();
     assert!(
@@ -533,7 +456,7 @@ fn tree_shows_libleaf_under_libmid_found_through_rpath() {
 #[test]
 fn tree_with_a_missing_library_shows_not_found_and_exits_1() {
     let dir = tmp();
-    let r = run(dir.path(), &args(&[&"--tree", &missing_app()]));
+    let r = run(dir.path(), &os(&[&"--tree", &missing_app()]));
     assert_eq!(r.code, Some(1), "stderr:\n{}", r.stderr);
     assert!(
         r.text()
@@ -542,7 +465,7 @@ fn tree_with_a_missing_library_shows_not_found_and_exits_1() {
         "{}",
         r.text()
     );
-    assert!(common::listing(dir.path()).is_empty(), "--tree wrote files");
+    assert!(listing(dir.path()).is_empty(), "--tree wrote files");
 }
 
 // --- --report --------------------------------------------------------------
@@ -596,8 +519,7 @@ fn check_report_json(doc: &Value, archive: &Archive) {
             );
         }
     }
-    let archive_files: BTreeMap<String, u64> = archive
-        .files()
+    let archive_files: BTreeMap<String, u64> = file_sizes(archive)
         .into_iter()
         .map(|(p, s)| (p.to_string(), s))
         .collect();
@@ -623,11 +545,11 @@ fn size_column(line: &str) -> String {
 fn report_after_writing_groups_sizes_that_add_up() {
     // A long --dest so that the input's path has to be shortened to fit.
     let dest = "/opt/a-rather-long-directory-name/for-the-program/that-goes-on/bin";
-    let mut base = args(&[&"-d", &dest, &"--nss-net"]);
+    let mut base = os(&[&"-d", &dest, &"--nss-net"]);
     base.push(rpath_app().into_os_string());
 
     let dir = tmp();
-    let mut a = args(&[&"-z", &"--report"]);
+    let mut a = os(&[&"-z", &"--report"]);
     a.extend(base.iter().cloned());
     let r = run_ok(dir.path(), &a);
     let gz = dir.path().join("rootfs.tar.gz");
@@ -642,7 +564,7 @@ fn report_after_writing_groups_sizes_that_add_up() {
 
     // The same run as JSON gives the exact numbers.
     let dir2 = tmp();
-    let mut a = args(&[&"-z", &"--report", &"--json"]);
+    let mut a = os(&[&"-z", &"--report", &"--json"]);
     a.extend(base.iter().cloned());
     let rj = run_ok(dir2.path(), &a);
     let doc = parse_json(&rj.stdout);
@@ -713,7 +635,7 @@ fn report_after_writing_groups_sizes_that_add_up() {
     }
     assert_eq!(
         file_lines,
-        archive.files().len(),
+        file_sizes(&archive).len(),
         "one line per file:\n{text}"
     );
     assert!(
@@ -731,7 +653,7 @@ fn report_json_without_gzip_has_no_compressed_size() {
     let dir = tmp();
     let r = run_ok(
         dir.path(),
-        &args(&[&"--report", &"--json", &"-o", &"out.tar", &rpath_app()]),
+        &os(&[&"--report", &"--json", &"-o", &"out.tar", &rpath_app()]),
     );
     let doc = parse_json(&r.stdout);
     assert_eq!(doc["compressed"], Value::Null);
@@ -743,14 +665,14 @@ fn report_with_list_writes_nothing() {
     let dir = tmp();
     let r = run_ok(
         dir.path(),
-        &args(&[&"--report", &"--list", &"--json", &rpath_app()]),
+        &os(&[&"--report", &"--list", &"--json", &rpath_app()]),
     );
     assert!(
-        common::listing(dir.path()).is_empty(),
+        listing(dir.path()).is_empty(),
         "--report --list wrote files"
     );
     let doc = parse_json(&r.stdout);
-    check_report_json(&doc, &written_archive(&args(&[&rpath_app()])));
+    check_report_json(&doc, &written_archive(&os(&[&rpath_app()])));
 }
 
 #[test]
@@ -758,12 +680,12 @@ fn report_with_stdout_archive_goes_to_stderr() {
     let dir = tmp();
     let plain = {
         let d = tmp();
-        run_ok(d.path(), &args(&[&"-o", &"ref.tar", &rpath_app()]));
+        run_ok(d.path(), &os(&[&"-o", &"ref.tar", &rpath_app()]));
         fs::read(d.path().join("ref.tar")).unwrap()
     };
     let reference = Archive::from_bytes(&plain);
 
-    let r = run_ok(dir.path(), &args(&[&"--report", &"-o", &"-", &rpath_app()]));
+    let r = run_ok(dir.path(), &os(&[&"--report", &"-o", &"-", &rpath_app()]));
     assert_eq!(
         r.stdout, plain,
         "stdout is not exactly the archive a file run writes"
@@ -774,12 +696,12 @@ fn report_with_stdout_archive_goes_to_stderr() {
         "the report is not on stderr:\n{}",
         r.stderr
     );
-    assert!(common::listing(dir.path()).is_empty(), "-o - wrote files");
+    assert!(listing(dir.path()).is_empty(), "-o - wrote files");
 
     // Compressed: the gzipped line is the size of what went to stdout.
     let r = run_ok(
         dir.path(),
-        &args(&[&"--report", &"-z", &"-o", &"-", &rpath_app()]),
+        &os(&[&"--report", &"-z", &"-o", &"-", &rpath_app()]),
     );
     assert!(r.stdout.starts_with(&[0x1f, 0x8b]), "stdout is not gzip");
     assert_eq!(Archive::from_bytes(&r.stdout).paths(), reference.paths());
@@ -793,7 +715,7 @@ fn report_with_stdout_archive_goes_to_stderr() {
     // As JSON, on stderr too.
     let r = run_ok(
         dir.path(),
-        &args(&[&"--report", &"--json", &"-z", &"-o", &"-", &rpath_app()]),
+        &os(&[&"--report", &"--json", &"-z", &"-o", &"-", &rpath_app()]),
     );
     let json_end = r.stderr.rfind('}').expect("JSON on stderr") + 1;
     let doc = parse_json(&r.stderr.as_bytes()[..json_end]);
@@ -822,7 +744,7 @@ fn completions_for_bash_zsh_and_fish() {
         );
         assert!(r.stderr.is_empty(), "{shell}: stderr {}", r.stderr);
     }
-    assert!(common::listing(dir.path()).is_empty());
+    assert!(listing(dir.path()).is_empty());
 }
 
 #[test]
@@ -844,21 +766,21 @@ fn man_page_is_roff() {
     );
     assert!(man.contains("extract-elf-so"), "{man}");
     assert!(man.contains("nss\\-net"), "the man page lacks --nss-net");
-    assert!(common::listing(dir.path()).is_empty());
+    assert!(listing(dir.path()).is_empty());
 }
 
 #[test]
 fn generators_take_no_inputs() {
     let dir = tmp();
     for a in [
-        args(&[&"--generate-man", &hello()]),
-        args(&[&"--generate-completions", &"bash", &hello()]),
+        os(&[&"--generate-man", &hello()]),
+        os(&[&"--generate-completions", &"bash", &hello()]),
     ] {
         let r = run(dir.path(), &a);
         assert_eq!(r.code, Some(2), "{a:?}: stderr:\n{}", r.stderr);
         assert!(r.stdout.is_empty(), "{a:?}");
     }
-    assert!(common::listing(dir.path()).is_empty());
+    assert!(listing(dir.path()).is_empty());
 }
 
 #[test]
@@ -867,7 +789,7 @@ fn tree_with_another_view_is_a_usage_error() {
     // would give output that is neither.
     let dir = tmp();
     for other in ["--list", "--json", "--report"] {
-        let r = run(dir.path(), &args(&[&"--tree", &other, &rpath_app()]));
+        let r = run(dir.path(), &os(&[&"--tree", &other, &rpath_app()]));
         assert_eq!(r.code, Some(2), "--tree {other}: stderr:\n{}", r.stderr);
         assert!(r.stdout.is_empty(), "--tree {other} printed to stdout");
     }

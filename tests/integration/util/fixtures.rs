@@ -1,12 +1,17 @@
-//! The fixture tree, the host's tools, the policy for tests that need
-//! something optional, and temporary directories.
+//! Builds the fixture tree of `fixtures/` (see `fixtures/README.md`) once per
+//! checkout, and tells whether a tool the optional scenarios need is there.
+//!
+//! Standalone: only `std`, and nothing of the crate or of the integration
+//! test binary, so the crate's unit tests can include this file too
+//! (`#[path = "..."] mod fixtures;`). The manifest directory comes from
+//! `CARGO_MANIFEST_DIR`, which both kinds of test target see.
 
 use std::fs::{self, File};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::OnceLock;
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -108,20 +113,6 @@ fn build_fixtures() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-/// Whether the tests run as root (effective uid 0), e.g. to skip permission tests.
-pub fn is_root() -> bool {
-    if let Ok(status) = fs::read_to_string("/proc/self/status")
-        && let Some(line) = status.lines().find(|l| l.starts_with("Uid:"))
-    {
-        // "Uid:\treal\teffective\tsaved\tfs"
-        return line.split_whitespace().nth(2) == Some("0");
-    }
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
 /// Whether `cmd` is an executable file on `PATH` (or, if it contains a `/`,
 /// whether that path is an executable file).
 pub fn have(cmd: &str) -> bool {
@@ -136,59 +127,4 @@ pub fn have(cmd: &str) -> bool {
     }
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| is_executable(&dir.join(cmd))))
-}
-
-/// The policy for tests that need something optional (musl or aarch64
-/// fixtures, qemu, redis, root): returns `true` when `ok`; otherwise panics
-/// when `CI` is set (CI must run every test) and else prints why the test is
-/// skipped and returns `false`.
-pub fn require(ok: bool, what: &str) -> bool {
-    if ok {
-        return true;
-    }
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("this test")
-        .to_string();
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: {what} (CI is set, so this test may not be skipped)");
-    }
-    eprintln!("SKIPPED {test}: {what}");
-    false
-}
-
-/// A fresh temporary directory.
-pub fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-/// Arguments as `OsString`s.
-pub fn os(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<std::ffi::OsString> {
-    args.iter().map(|a| a.as_ref().to_os_string()).collect()
-}
-
-/// Sorted names of the entries in `dir` (hidden ones included).
-pub fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-/// The host's CA store. Readers: tests that pack or compare the host's CA
-/// bundle (`--cert`). Writer: the curl test in `extras`, which trusts a
-/// throwaway CA on the host for its duration. All tests share one process, so
-/// this keeps every reader out of that window.
-static CA_STORE: RwLock<()> = RwLock::new(());
-
-/// Holds off the test that changes the host's CA store while alive.
-pub fn ca_read() -> RwLockReadGuard<'static, ()> {
-    CA_STORE.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Waits for every reader of the host's CA store, then keeps them out while alive.
-pub fn ca_write() -> RwLockWriteGuard<'static, ()> {
-    CA_STORE.write().unwrap_or_else(|e| e.into_inner())
 }
