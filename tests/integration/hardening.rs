@@ -46,7 +46,7 @@ mod ldconf {
     pub use extract_elf_so::parse::{conf_directories as read, parse_conf as parse};
 }
 
-use crate::util::{Archive, fx, have, mini_sysroot, tmp, write};
+use crate::util::{Archive, fx, have, ldcache_image, mini_sysroot, tmp, write};
 
 /// No single parser call may take longer than this.
 const PER_CALL_LIMIT: Duration = Duration::from_secs(1);
@@ -605,71 +605,27 @@ fn huge_offsets_and_counts_give_clear_errors() {
 
 // ------------------------------------------------------------------ ld.so.cache mutation
 
-const NEW_MAGIC: &[u8] = b"glibc-ld.so.cache1.1";
-
-/// A new-format cache as ldconfig writes it, little-endian.
-fn build_cache(entries: &[(u32, &str, &str, u64)]) -> Vec<u8> {
-    let str_base = 48 + entries.len() * 24;
-    let mut strings = Vec::new();
-    let mut offs = Vec::new();
-    for (_, k, v, _) in entries {
-        let ko = str_base + strings.len();
-        strings.extend_from_slice(k.as_bytes());
-        strings.push(0);
-        let vo = str_base + strings.len();
-        strings.extend_from_slice(v.as_bytes());
-        strings.push(0);
-        offs.push((ko as u32, vo as u32));
-    }
-    let mut out = NEW_MAGIC.to_vec();
-    out.extend((entries.len() as u32).to_le_bytes());
-    out.extend((strings.len() as u32).to_le_bytes());
-    out.extend([2, 0, 0, 0]);
-    out.extend([0; 16]);
-    for ((flags, _, _, hwcap), (ko, vo)) in entries.iter().zip(&offs) {
-        out.extend(flags.to_le_bytes());
-        out.extend(ko.to_le_bytes());
-        out.extend(vo.to_le_bytes());
-        out.extend(0u32.to_le_bytes());
-        out.extend(hwcap.to_le_bytes());
-    }
-    out.extend(strings);
-    out
-}
-
-/// The old format with the new one after it (ldconfig's "compat" layout).
-fn build_compat_cache(new: &[u8]) -> Vec<u8> {
-    let mut out = b"ld.so-1.7.0".to_vec();
-    out.push(0);
-    out.extend(2u32.to_le_bytes());
-    for (flags, key, value) in [(0x0303u32, 0u32, 10u32), (0x0003, 20, 30)] {
-        out.extend(flags.to_le_bytes());
-        out.extend(key.to_le_bytes());
-        out.extend(value.to_le_bytes());
-    }
-    while !out.len().is_multiple_of(8) {
-        out.push(0);
-    }
-    out.extend_from_slice(new);
-    out
-}
-
 fn cache_sources() -> Vec<(String, Vec<u8>)> {
-    let small = build_cache(&[
-        (
-            0x0303,
-            "libz.so.1",
-            "/usr/lib/glibc-hwcaps/x86-64-v3/libz.so.1",
-            1 << 62,
-        ),
-        (0x0303, "libz.so.1", "/lib/x86_64-linux-gnu/libz.so.1", 0),
-        (0x0003, "libc.so.6", "/lib32/libc.so.6", 0),
-        (0x0303, "libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", 0),
-        (0x0a03, "libm.so.6", "/lib/aarch64-linux-gnu/libm.so.6", 0),
-    ]);
+    let small = ldcache_image::new_format(
+        &[
+            (
+                0x0303,
+                "libz.so.1",
+                "/usr/lib/glibc-hwcaps/x86-64-v3/libz.so.1",
+                1 << 62,
+            ),
+            (0x0303, "libz.so.1", "/lib/x86_64-linux-gnu/libz.so.1", 0),
+            (0x0003, "libc.so.6", "/lib32/libc.so.6", 0),
+            (0x0303, "libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", 0),
+            (0x0a03, "libm.so.6", "/lib/aarch64-linux-gnu/libm.so.6", 0),
+        ],
+        false,
+    );
+    // ldconfig's compat layout: two old entries, then the new part.
+    let compat = ldcache_image::compat(&[(0x0303, 0, 10), (0x0003, 20, 30)], &small, false);
     let mut out = vec![
-        ("built cache".to_string(), small.clone()),
-        ("built compat cache".to_string(), build_compat_cache(&small)),
+        ("built cache".to_string(), small),
+        ("built compat cache".to_string(), compat),
     ];
     if let Ok(host) = fs::read("/etc/ld.so.cache") {
         out.push(("/etc/ld.so.cache".to_string(), host));
@@ -679,12 +635,12 @@ fn cache_sources() -> Vec<(String, Vec<u8>)> {
 
 /// Offsets of the new-format fields of a cache whose new part starts at `base`.
 fn cache_fields(bytes: &[u8]) -> Vec<Field> {
-    let base = if bytes.starts_with(NEW_MAGIC) {
+    let base = if bytes.starts_with(ldcache_image::NEW_MAGIC) {
         0
     } else {
-        match (12..bytes.len().saturating_sub(NEW_MAGIC.len()))
+        match (12..bytes.len().saturating_sub(ldcache_image::NEW_MAGIC.len()))
             .step_by(4)
-            .find(|&at| bytes[at..].starts_with(NEW_MAGIC))
+            .find(|&at| bytes[at..].starts_with(ldcache_image::NEW_MAGIC))
         {
             Some(at) => at,
             None => return Vec::new(),
@@ -701,7 +657,7 @@ fn cache_fields(bytes: &[u8]) -> Vec<Field> {
     }
     let nlibs = read_uint(bytes, base + 20, 4, false).unwrap_or(0) as usize;
     for i in 0..nlibs.min(64) {
-        let at = base + 48 + i * 24;
+        let at = base + ldcache_image::NEW_HEADER + i * ldcache_image::NEW_ENTRY;
         fields.extend([
             f("e.flags", at, 4),
             f("e.key", at + 4, 4),
@@ -763,7 +719,9 @@ fn mutated_ld_so_cache_never_panics() {
                 if bytes.is_empty() {
                     break;
                 }
-                let hot = bytes.len().min(48 + 24 * 64);
+                let hot = bytes
+                    .len()
+                    .min(ldcache_image::NEW_HEADER + 64 * ldcache_image::NEW_ENTRY);
                 match rng.below(4) {
                     0 => {
                         let at = rng.below(hot);
@@ -805,22 +763,10 @@ fn mutated_ld_so_cache_never_panics() {
 /// A new-format cache of `n` entries whose keys and values all name one
 /// string of `long` bytes.
 fn shared_string_cache(n: usize, long: usize) -> Vec<u8> {
-    let str_at = 48 + 24 * n;
-    let mut bytes = NEW_MAGIC.to_vec();
-    bytes.extend((n as u32).to_le_bytes());
-    bytes.extend(((long + 1) as u32).to_le_bytes());
-    bytes.extend([2, 0, 0, 0]);
-    bytes.extend([0; 16]);
-    for _ in 0..n {
-        bytes.extend(0x0303u32.to_le_bytes());
-        bytes.extend((str_at as u32).to_le_bytes());
-        bytes.extend((str_at as u32).to_le_bytes());
-        bytes.extend(0u32.to_le_bytes());
-        bytes.extend(0u64.to_le_bytes());
-    }
-    bytes.extend(std::iter::repeat_n(b'a', long));
-    bytes.push(0);
-    bytes
+    let at = ldcache_image::strings_at(n) as u32;
+    let mut string = vec![b'a'; long];
+    string.push(0);
+    ldcache_image::new_format_raw(&vec![(0x0303, at, at, 0); n], &string, false)
 }
 
 /// Thousands of entries that all name one long string: the string must not
@@ -850,7 +796,7 @@ fn ld_so_cache_with_one_shared_long_string_stays_small() {
     }
     // Strings as long as a path can be still work.
     let long_path = format!("/{}/libc.so.6", "d".repeat(4000));
-    let ok = build_cache(&[(0x0303, "libc.so.6", &long_path, 0)]);
+    let ok = ldcache_image::new_format(&[(0x0303, "libc.so.6", &long_path, 0)], false);
     let cache = Cache::parse(&ok, false).unwrap();
     let hit = cache.lookup(OsStr::new("libc.so.6"), &[0x0303]).unwrap();
     assert_eq!(hit.value, Path::new(&long_path));

@@ -7,6 +7,7 @@ mod files;
 mod fixtures;
 mod host;
 mod inputs;
+pub mod ldcache_image;
 mod tool;
 
 pub use archive::{Archive, Item, Kind, basename, gunzip, is_gzip, unpack};
