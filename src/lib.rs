@@ -21,6 +21,15 @@ mod resolve;
 mod view;
 mod write;
 
+/// The fixture tree and the `ld.so.cache` builder the integration tests use,
+/// shared with the unit tests.
+#[cfg(test)]
+#[path = "../tests/integration/util/fixtures.rs"]
+pub mod test_fixtures;
+#[cfg(test)]
+#[path = "../tests/integration/util/ldcache_image.rs"]
+pub mod test_ldcache;
+
 pub use error::{Error, LoadProblem, LoadProblemKind, Result, chain, describe_io};
 pub use fsroot::{ArchivePath, Node, Root};
 pub use pipeline::{ExtraFile, Options, plan};

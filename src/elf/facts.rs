@@ -219,6 +219,7 @@ mod tests {
 
     use super::super::read_elf;
     use crate::error::Result;
+    use crate::test_fixtures::fixtures;
 
     fn facts_of(path: &Path) -> Result<super::ElfFacts> {
         read_elf(path)?.facts.map(std::sync::Arc::unwrap_or_clone)
@@ -232,9 +233,14 @@ mod tests {
 
     #[test]
     fn reads_a_real_program() {
-        let facts = facts_of(Path::new("/bin/sh")).unwrap();
+        let facts = facts_of(&fixtures().join("hello/bin/hello-leaf")).unwrap();
         assert!(facts.interp.is_some(), "{facts:?}");
-        assert!(facts.needed.iter().any(|n| n == "libc.so.6"), "{facts:?}");
+        assert_eq!(facts.needed, ["libleaf.so.1", "libc.so.6"], "{facts:?}");
+        assert_eq!(facts.runpath.as_deref(), Some("$ORIGIN/../lib".as_ref()));
+        assert_eq!(facts.rpath, None);
+        let lib = facts_of(&fixtures().join("leaf/lib/libleaf.so.1.0.0")).unwrap();
+        assert_eq!(lib.soname.as_deref(), Some("libleaf.so.1".as_ref()));
+        assert_eq!(lib.interp, None);
     }
 
     #[test]
@@ -258,7 +264,7 @@ mod tests {
 
     #[test]
     fn truncated_and_corrupted_copies_of_a_real_file_fail_cleanly() {
-        let real = std::fs::read("/bin/sh").unwrap();
+        let real = std::fs::read(fixtures().join("hello/bin/hello")).unwrap();
         for cut in [20, 52, 63, 64, 100, 500, 4096] {
             let file = temp_with(&real[..cut.min(real.len())]);
             assert!(facts_of(file.path()).is_err(), "cut at {cut}");

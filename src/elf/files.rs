@@ -98,7 +98,11 @@ mod tests {
     fn a_file_is_read_once_and_its_failure_kept() {
         let tmp = tempfile::tempdir().unwrap();
         let (sh, text) = (tmp.path().join("sh"), tmp.path().join("text"));
-        fs::copy("/bin/sh", &sh).unwrap();
+        fs::copy(
+            crate::test_fixtures::fixtures().join("hello/bin/hello"),
+            &sh,
+        )
+        .unwrap();
         fs::write(&text, b"#!/bin/sh\n").unwrap();
         let files = Files::default();
         let first = files.get(&sh).unwrap();

@@ -230,50 +230,7 @@ pub fn accepted_flags(machine: u16, is_64: bool, e_flags: u32) -> Vec<i32> {
 mod tests {
     use super::*;
 
-    /// Builds a new-format cache the way ldconfig lays it out.
-    fn build(entries: &[(i32, &str, &str, u64)], big: bool) -> Vec<u8> {
-        let mut strings = Vec::new();
-        let mut offs = Vec::new();
-        let str_base = NEW_HEADER + entries.len() * NEW_ENTRY;
-        for (_, k, v, _) in entries {
-            let ko = str_base + strings.len();
-            strings.extend_from_slice(k.as_bytes());
-            strings.push(0);
-            let vo = str_base + strings.len();
-            strings.extend_from_slice(v.as_bytes());
-            strings.push(0);
-            offs.push((ko as u32, vo as u32));
-        }
-        let w32 = |v: u32| {
-            if big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
-        let w64 = |v: u64| {
-            if big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
-        let mut out = NEW_MAGIC.to_vec();
-        out.extend(w32(entries.len() as u32));
-        out.extend(w32(strings.len() as u32));
-        out.push(if big { 3 } else { 2 });
-        out.extend([0; 3]);
-        out.extend([0; 16]);
-        for ((flags, _, _, hwcap), (ko, vo)) in entries.iter().zip(&offs) {
-            out.extend(w32(*flags as u32));
-            out.extend(w32(*ko));
-            out.extend(w32(*vo));
-            out.extend(w32(0));
-            out.extend(w64(*hwcap));
-        }
-        out.extend(strings);
-        out
-    }
+    use crate::test_ldcache::{compat, new_format as build};
 
     #[test]
     fn lookup_filters_flags_and_hwcaps() {
@@ -314,18 +271,10 @@ mod tests {
     #[test]
     fn compat_layout_is_read_through_its_new_part() {
         let new = build(&[(0x0303, "libm.so.6", "/lib/libm.so.6", 0)], false);
-        let mut old = OLD_MAGIC.to_vec();
-        old.push(0);
-        old.extend(1u32.to_le_bytes());
-        old.extend([0; 12]); // one old entry, unused here
-        while !old.len().is_multiple_of(8) {
-            old.push(0);
-        }
-        let base = old.len() as u32;
-        // Offsets in the new part are relative to where it starts.
-        old.extend(new);
+        // One old entry, unused here; offsets in the new part are relative to where it starts.
+        let old = compat(&[(0, 0, 0)], &new, false);
         let cache = Cache::parse(&old, false).unwrap();
-        assert_eq!(cache.entries.len(), 1, "base {base}");
+        assert_eq!(cache.entries.len(), 1);
         assert_eq!(cache.entries[0].value, PathBuf::from("/lib/libm.so.6"));
     }
 

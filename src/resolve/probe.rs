@@ -100,8 +100,13 @@ mod tests {
     fn a_file_read_once_is_checked_for_each_requester() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::create_dir(tmp.path().join("lib")).unwrap();
-        std::fs::copy("/bin/sh", tmp.path().join("lib/libx.so.1")).unwrap();
-        let program = crate::elf::read_elf(Path::new("/bin/sh"))
+        let fixtures = crate::test_fixtures::fixtures();
+        std::fs::copy(
+            fixtures.join("leaf/lib/libleaf.so.1.0.0"),
+            tmp.path().join("lib/libx.so.1"),
+        )
+        .unwrap();
+        let program = crate::elf::read_elf(&fixtures.join("hello/bin/hello"))
             .unwrap()
             .facts
             .unwrap();

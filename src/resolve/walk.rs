@@ -287,22 +287,27 @@ mod tests {
 
     #[test]
     fn one_context_for_many_inputs_finds_what_one_for_each_finds() {
-        let inputs = ["/bin/sh", "/bin/ls", "/bin/sh"];
+        let fixtures = crate::test_fixtures::fixtures();
+        let inputs = ["rpath/bin/app", "hello/bin/hello-leaf", "rpath/bin/app"];
         let shared = host_context();
         for program in inputs {
+            let path = fixtures.join(program);
             let at = ArchivePath::root()
                 .join("app")
-                .join(Path::new(program).file_name().unwrap());
-            let alone = input(&host_context(), Path::new(program), at.clone()).unwrap();
-            let together = input(&shared, Path::new(program), at).unwrap();
-            assert!(alone.objects.len() > 2, "{program} needs libraries");
+                .join(path.file_name().unwrap());
+            let alone = input(&host_context(), &path, at.clone()).unwrap();
+            let together = input(&shared, &path, at).unwrap();
+            assert!(alone.objects.len() > 3, "{program} needs libraries");
             assert_eq!(found(&together), found(&alone), "{program}");
         }
         // Resolved inside a root, as the image check does, with the files planning read.
-        let checking = host_context().sharing_files(&shared);
-        let at = ArchivePath::normalized(Path::new("/bin/sh"));
-        let alone = in_root(&host_context(), Path::new("/bin/sh"), at.clone()).unwrap();
-        let together = in_root(&checking, Path::new("/bin/sh"), at).unwrap();
+        let in_fixtures = Context::new(Root::new(&fixtures), Vec::new(), PathBuf::from("/"));
+        let checking = Context::new(Root::new(&fixtures), Vec::new(), PathBuf::from("/"))
+            .sharing_files(&in_fixtures);
+        let program = Path::new("/runpath-ok/bin/app");
+        let at = ArchivePath::normalized(program);
+        let alone = in_root(&in_fixtures, program, at.clone()).unwrap();
+        let together = in_root(&checking, program, at).unwrap();
         assert_eq!(found(&together), found(&alone));
     }
 }
