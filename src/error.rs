@@ -1,17 +1,27 @@
-//! The library's error type: every variant names the path it concerns.
+//! The library's error type. A leaf: it imports nothing of the crate.
+//!
+//! Every variant names the path it concerns. Messages are short and
+//! lower-case and never name a command-line flag: the command line adds its
+//! own advice where a flag would help. An error that wraps another (an I/O
+//! error, or one of ours) keeps it as its `source`, so [`chain`] and any
+//! error reporter show the whole story.
 
+use std::error::Error as StdError;
+use std::ffi::OsString;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::resolve::Missing;
-
-/// A failure of the pipeline. Messages are short, lower-case and name the path.
+/// A failure of the pipeline.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An I/O operation on `path` failed.
-    #[error("{}: {}", .path.display(), describe_io(.cause))]
-    Io { path: PathBuf, cause: io::Error },
+    #[error("{}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        cause: io::Error,
+    },
 
     /// The file exists but does not start with the ELF magic.
     #[error("{}: not an ELF file", .path.display())]
@@ -21,21 +31,33 @@ pub enum Error {
     #[error("{}: malformed ELF file: {reason}", .path.display())]
     Malformed { path: PathBuf, reason: String },
 
-    /// A directory was given where a file is expected.
+    /// A directory was given where an ELF file is expected.
     #[error("{}: is a directory, expected an ELF file", .path.display())]
     IsDirectory { path: PathBuf },
+
+    /// A device, FIFO or socket where a regular file is expected.
+    #[error("{}: not a regular file", .path.display())]
+    NotRegularFile { path: PathBuf },
+
+    /// Something other than a regular file, link or directory to add.
+    #[error("{}: not a regular file, link or directory", .path.display())]
+    UnsupportedFileType { path: PathBuf },
 
     /// Symbolic links that never end.
     #[error("{}: too many levels of symbolic links", .path.display())]
     SymlinkLoop { path: PathBuf },
 
-    /// Libraries the target's loader would not find.
-    #[error("{}", MissingList(.0))]
-    Missing(Vec<Missing>),
+    /// An input path with no file name to store it under (`..`, `/`).
+    #[error("{}: not a file name", .path.display())]
+    NotAFileName { path: PathBuf },
 
-    /// The planned image's own loader would not load what was resolved.
-    #[error("the archive would not load as planned, nothing written:\n  {}", .0.join("\n  "))]
-    WouldNotLoad(Vec<String>),
+    /// An archive path with no final name to create.
+    #[error("{}: not a file path", .path.display())]
+    NotAFilePath { path: PathBuf },
+
+    /// An archive path that would climb out of the archive with `..`.
+    #[error("{}: '..' is not allowed in archive paths", .path.display())]
+    ArchivePathEscapes { path: PathBuf },
 
     /// Two entries of the archive would take one path.
     #[error("{path}: both {} and {} would be stored here", .first.display(), .second.display())]
@@ -45,21 +67,105 @@ pub enum Error {
         second: PathBuf,
     },
 
-    /// Something found cannot be used.
-    #[error("{0}")]
-    Invalid(String),
+    /// A link of a directory input leads to something the archive does not hold.
+    #[error(
+        "{}: the link leads out of the directory input to something the archive does not hold",
+        .link.display()
+    )]
+    LinkLeavesTree { link: PathBuf },
 
-    /// A flag or value given by the user cannot be used (exit code 2).
-    #[error("{0}")]
-    Usage(String),
+    /// The planned image's own loader would not load what was resolved.
+    #[error("the archive would not load as planned, nothing written:{}", ProblemList(.0))]
+    WouldNotLoad(Vec<LoadProblem>),
 
-    /// Writing or pushing a container image failed.
-    #[error(transparent)]
-    Image(std::sync::Arc<crate::image::ImageError>),
+    /// glibc before 2.34 needs NSS modules that the root lacks.
+    #[error(
+        "name lookup would not work: {} not found beside {}, which has no built-in files and dns backends (glibc before 2.34)",
+        .lacking.join(", "),
+        .libc.display()
+    )]
+    NssModulesMissing { lacking: Vec<String>, libc: PathBuf },
+
+    /// A file that service and protocol lookups read is not in the root.
+    #[error("{} is needed for service and protocol lookups", .file.display())]
+    NetFileMissing {
+        file: PathBuf,
+        #[source]
+        cause: Box<Error>,
+    },
+
+    /// No CA bundle at any well-known place of the root.
+    #[error(
+        "no CA bundle found in the root {}; looked for {}",
+        .root.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default(),
+        .looked.join(", ")
+    )]
+    NoCaBundle {
+        /// The root's host directory (none for an image).
+        root: Option<PathBuf>,
+        looked: Vec<&'static str>,
+    },
+
+    /// An `include` pattern of `ld.so.conf` that is not a glob.
+    #[error("{}: bad include pattern: {reason}", .path.display())]
+    BadIncludePattern { path: PathBuf, reason: String },
+
+    /// Binary data would go to a terminal.
+    #[error("refusing to write an archive to a terminal; redirect or pipe standard output")]
+    StdoutIsTerminal,
 }
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One way the planned image would not load as resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadProblem {
+    /// The DT_NEEDED name.
+    pub name: OsString,
+    /// In-archive path of the object that needs it.
+    pub needed_by: PathBuf,
+    pub kind: LoadProblemKind,
+}
+
+/// What the image's loader would do instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadProblemKind {
+    /// Load another file than the one planned (in-archive paths).
+    Other { loaded: PathBuf, planned: PathBuf },
+    /// Find nothing; `why` says where it looked.
+    NotFound { why: String },
+}
+
+impl fmt::Display for LoadProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name.to_string_lossy();
+        let needer = self.needed_by.display();
+        match &self.kind {
+            LoadProblemKind::Other { loaded, planned } => write!(
+                f,
+                "{name} (needed by {needer}): the image would load {} instead of {}",
+                loaded.display(),
+                planned.display()
+            ),
+            LoadProblemKind::NotFound { why } => write!(
+                f,
+                "{name} (needed by {needer}): the image's loader would not find it ({why})"
+            ),
+        }
+    }
+}
+
+struct ProblemList<'a>(&'a [LoadProblem]);
+
+impl fmt::Display for ProblemList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for problem in self.0 {
+            write!(f, "\n  {problem}")?;
+        }
+        Ok(())
+    }
+}
 
 impl Error {
     /// Wraps an I/O error with the path it happened on.
@@ -76,6 +182,11 @@ impl Error {
             path: path.as_ref().to_path_buf(),
             reason: reason.into(),
         }
+    }
+
+    /// Whether this is an I/O error of `kind`.
+    pub fn is_io(&self, kind: io::ErrorKind) -> bool {
+        matches!(self, Error::Io { cause, .. } if cause.kind() == kind)
     }
 }
 
@@ -98,9 +209,14 @@ impl Clone for Error {
                 reason: reason.clone(),
             },
             Error::IsDirectory { path } => Error::IsDirectory { path: path.clone() },
+            Error::NotRegularFile { path } => Error::NotRegularFile { path: path.clone() },
+            Error::UnsupportedFileType { path } => {
+                Error::UnsupportedFileType { path: path.clone() }
+            }
             Error::SymlinkLoop { path } => Error::SymlinkLoop { path: path.clone() },
-            Error::Missing(missing) => Error::Missing(missing.clone()),
-            Error::WouldNotLoad(problems) => Error::WouldNotLoad(problems.clone()),
+            Error::NotAFileName { path } => Error::NotAFileName { path: path.clone() },
+            Error::NotAFilePath { path } => Error::NotAFilePath { path: path.clone() },
+            Error::ArchivePathEscapes { path } => Error::ArchivePathEscapes { path: path.clone() },
             Error::Conflict {
                 path,
                 first,
@@ -110,11 +226,45 @@ impl Clone for Error {
                 first: first.clone(),
                 second: second.clone(),
             },
-            Error::Invalid(text) => Error::Invalid(text.clone()),
-            Error::Usage(text) => Error::Usage(text.clone()),
-            Error::Image(err) => Error::Image(err.clone()),
+            Error::LinkLeavesTree { link } => Error::LinkLeavesTree { link: link.clone() },
+            Error::WouldNotLoad(problems) => Error::WouldNotLoad(problems.clone()),
+            Error::NssModulesMissing { lacking, libc } => Error::NssModulesMissing {
+                lacking: lacking.clone(),
+                libc: libc.clone(),
+            },
+            Error::NetFileMissing { file, cause } => Error::NetFileMissing {
+                file: file.clone(),
+                cause: cause.clone(),
+            },
+            Error::NoCaBundle { root, looked } => Error::NoCaBundle {
+                root: root.clone(),
+                looked: looked.clone(),
+            },
+            Error::BadIncludePattern { path, reason } => Error::BadIncludePattern {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            Error::StdoutIsTerminal => Error::StdoutIsTerminal,
         }
     }
+}
+
+/// An error and its causes as one line: each joined to the one before by
+/// ": ", I/O errors as [`describe_io`] words them.
+pub fn chain(err: &(dyn StdError + 'static)) -> String {
+    let mut text = String::new();
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        match err.downcast_ref::<io::Error>() {
+            Some(io) => text.push_str(&describe_io(io)),
+            None => text.push_str(&err.to_string()),
+        }
+        next = err.source();
+    }
+    text
 }
 
 /// `io::Error`'s text without the trailing "(os error N)" and lower-cased,
@@ -132,23 +282,6 @@ pub fn describe_io(err: &io::Error) -> String {
     }
 }
 
-struct MissingList<'a>(&'a [Missing]);
-
-impl fmt::Display for MissingList<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        write!(
-            f,
-            "{n} {} the loader would not find (use --allow-missing to pack anyway):",
-            if n == 1 { "library" } else { "libraries" }
-        )?;
-        for missing in self.0 {
-            write!(f, "\n  {missing}")?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,9 +289,24 @@ mod tests {
     #[test]
     fn io_messages_drop_the_os_error_suffix() {
         let err = Error::io("/x/y", io::Error::from_raw_os_error(2));
-        assert_eq!(err.to_string(), "/x/y: no such file or directory");
+        assert_eq!(chain(&err), "/x/y: no such file or directory");
         let err = Error::io("/x", io::Error::from_raw_os_error(28));
-        assert_eq!(err.to_string(), "/x: no space left on device");
+        assert_eq!(chain(&err), "/x: no space left on device");
+    }
+
+    #[test]
+    fn a_wrapped_error_is_shown_after_its_wrapper() {
+        let err = Error::NetFileMissing {
+            file: "/etc/services".into(),
+            cause: Box::new(Error::io(
+                "/r/etc/services",
+                io::Error::from_raw_os_error(2),
+            )),
+        };
+        assert_eq!(
+            chain(&err),
+            "/etc/services is needed for service and protocol lookups: /r/etc/services: no such file or directory"
+        );
     }
 
     #[test]
@@ -167,7 +315,7 @@ mod tests {
         let other = Error::io("/y", io::Error::new(io::ErrorKind::InvalidData, "Bad data"));
         for err in [os, other] {
             let copy = err.clone();
-            assert_eq!(copy.to_string(), err.to_string());
+            assert_eq!(chain(&copy), chain(&err));
             let kind = |e: &Error| match e {
                 Error::Io { cause, .. } => (cause.kind(), cause.raw_os_error()),
                 _ => unreachable!(),
@@ -176,5 +324,30 @@ mod tests {
         }
         let malformed = Error::malformed("/z", "short");
         assert!(matches!(malformed.clone(), Error::Malformed { reason, .. } if reason == "short"));
+    }
+
+    #[test]
+    fn load_problems_read_as_before() {
+        let err = Error::WouldNotLoad(vec![
+            LoadProblem {
+                name: "libc.so.6".into(),
+                needed_by: "/app/prog".into(),
+                kind: LoadProblemKind::NotFound { why: "x".into() },
+            },
+            LoadProblem {
+                name: "libz.so.1".into(),
+                needed_by: "/app/prog".into(),
+                kind: LoadProblemKind::Other {
+                    loaded: "/a/libz.so.1".into(),
+                    planned: "/b/libz.so.1".into(),
+                },
+            },
+        ]);
+        assert_eq!(
+            err.to_string(),
+            "the archive would not load as planned, nothing written:\n  \
+             libc.so.6 (needed by /app/prog): the image's loader would not find it (x)\n  \
+             libz.so.1 (needed by /app/prog): the image would load /a/libz.so.1 instead of /b/libz.so.1"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! The `extract-elf-so` binary: parses the command line and reports; the work is in the library.
 
+mod cli;
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    extract_elf_so::cli::main()
+    cli::main()
 }

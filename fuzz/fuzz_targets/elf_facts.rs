@@ -1,13 +1,13 @@
-//! `elf::read`, `elf::read_facts` and `elf::read_header` on arbitrary bytes
-//! written to a file: never panic, every error names the file, and the three
-//! agree.
+//! `parse::read_elf` on arbitrary bytes written to a file: never panic,
+//! every error names the file, and reading twice gives the same.
 
 #![no_main]
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use extract_elf_so::elf;
+use extract_elf_so::chain;
+use extract_elf_so::parse::read_elf;
 use libfuzzer_sys::fuzz_target;
 
 fn input_path() -> &'static PathBuf {
@@ -24,39 +24,28 @@ fuzz_target!(|data: &[u8]| {
     let path = input_path();
     std::fs::write(path, data).expect("writing the input");
     let shown = path.display().to_string();
-
-    let header = elf::read_header(path);
-    if let Err(e) = &header {
-        assert!(
-            e.to_string().contains(&shown),
-            "error without the path: {e}"
-        );
-    }
-    let whole = elf::read(path);
-    match &whole {
+    let named = |e: &extract_elf_so::Error| {
+        let text = chain(e);
+        assert!(text.contains(&shown), "error without the path: {text}");
+    };
+    match read_elf(path) {
         Ok(file) => {
-            assert_eq!(header.as_ref().ok(), Some(&file.header));
-            if let Err(e) = &file.facts {
-                assert!(e.to_string().contains(&shown), "error without the path: {e}");
+            match &file.facts {
+                Ok(facts) => {
+                    assert_eq!(facts.header, file.header);
+                    let _ = facts.effective_rpath();
+                }
+                Err(e) => named(e),
             }
+            // A second reading gives the same.
+            let again = read_elf(path).expect("read once, read again");
+            assert_eq!(again.header, file.header);
+            assert_eq!(
+                again.facts.as_ref().ok(),
+                file.facts.as_ref().ok(),
+                "facts differ between readings"
+            );
         }
-        Err(e) => {
-            assert!(header.is_err(), "read failed where read_header did not: {e}");
-            assert!(e.to_string().contains(&shown), "error without the path: {e}");
-        }
-    }
-    match elf::read_facts(path) {
-        Ok(facts) => {
-            // Whatever read_facts accepts, read_header and read accept the same way.
-            assert_eq!(header.as_ref().ok(), Some(&facts.header));
-            let read = whole.as_ref().ok().and_then(|f| f.facts.as_ref().ok());
-            assert_eq!(read, Some(&facts));
-            let _ = facts.effective_rpath();
-            let _ = facts.is_static();
-        }
-        Err(e) => assert!(
-            e.to_string().contains(&shown),
-            "error without the path: {e}"
-        ),
+        Err(e) => named(&e),
     }
 });

@@ -1,11 +1,11 @@
-//! `ldcache::Cache::parse` in both byte orders, then lookups: never panic.
+//! `parse::Cache::parse` (ld.so.cache) in both byte orders, then lookups: never panic.
 
 #![no_main]
 
 use std::ffi::OsStr;
 
-use extract_elf_so::elf::consts::{EM_AARCH64, EM_ARM, EM_X86_64};
-use extract_elf_so::ldcache::{Cache, accepted_flags, libcmp};
+use extract_elf_so::parse::consts::{EM_AARCH64, EM_ARM, EM_X86_64};
+use extract_elf_so::parse::{Cache, accepted_flags, libcmp};
 use libfuzzer_sys::fuzz_target;
 
 const NAMES: &[&str] = &[

@@ -1,4 +1,4 @@
-//! `ldconf::parse` on the input as text, and `ldconf::read` on a temporary
+//! `parse::parse_conf` on the input as text, and `parse::conf_directories` on a temporary
 //! root whose `etc/ld.so.conf` is the input: never panic, never hang.
 //!
 //! The input up to its first NUL byte is `etc/ld.so.conf`; what follows it
@@ -12,8 +12,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use extract_elf_so::ldconf::{self, Line};
-use extract_elf_so::root::Root;
+use extract_elf_so::Root;
+use extract_elf_so::parse::{Line, conf_directories, parse_conf};
 use libfuzzer_sys::fuzz_target;
 
 fn root() -> &'static Path {
@@ -37,7 +37,7 @@ fn root() -> &'static Path {
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    for line in ldconf::parse(&text) {
+    for line in parse_conf(&text) {
         match line {
             Line::Dir(dir) => assert!(!dir.as_os_str().is_empty()),
             Line::Include(pattern) => assert!(!pattern.is_empty()),
@@ -57,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = fs::remove_file(&fuzz_conf);
         }
     }
-    if let Ok(dirs) = ldconf::read(&Root::new(root), Path::new("/etc/ld.so.conf")) {
+    if let Ok(dirs) = conf_directories(&Root::new(root), Path::new("/etc/ld.so.conf")) {
         for (i, dir) in dirs.iter().enumerate() {
             assert!(!dirs[..i].contains(dir), "{} listed twice", dir.display());
         }

@@ -14,8 +14,7 @@ use tempfile::NamedTempFile;
 use super::config::Compression;
 use super::error::ImageError;
 use super::oci::{hex, hex_digest, sha256};
-use crate::gzip::ChunkedGz;
-use crate::writeback::Writeback;
+use crate::write::{ChunkedGz, Writeback};
 
 /// Temporary files and directories of the image being written, for an
 /// interrupted run to remove.

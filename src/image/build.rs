@@ -1,19 +1,18 @@
-//! One run with `--image`: plan, write the archive when `-o` asks for one,
-//! write the layers, configuration and manifest as blobs, and hand them to
-//! the transport (a layout directory, an archive, or a registry).
+//! The image of a planned run: the layers, configuration and manifest
+//! written as blobs, handed to the transport (a layout directory, an
+//! archive, or a registry).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::blob::{self, Blob, Store};
-use super::config::{self, Compression, Request, Settings};
+use super::config::{self, Compression, Settings};
 use super::error::ImageError;
 use super::layers::{self, Layer};
 use super::oci::{self, Descriptor, History, Manifest, Platform, RootFs};
 use super::reference::Reference;
 use super::registry::{self, Pushed};
 use super::{docker_archive, layout};
-use crate::writer::Written;
-use crate::{Error, Options, Planned};
+use crate::plan::Planned;
 
 /// An image whose blobs are in a store.
 #[derive(Debug, Clone)]
@@ -40,47 +39,34 @@ impl Image {
     }
 }
 
-/// What a run with `--image` did.
+/// What writing or pushing an image did.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    pub planned: Planned,
-    /// The archive, when `-o` was given too.
-    pub written: Option<Written>,
     pub reference: Reference,
     pub image: Image,
     /// What a push to a registry did.
     pub pushed: Option<Pushed>,
 }
 
-/// Plans, writes the archive when `write_tar`, and writes or pushes the image.
-pub fn run(opts: &Options, request: &Request, write_tar: bool) -> crate::Result<Outcome> {
-    let settings = Settings::new(request)?;
-    let planned = crate::plan(opts)?;
-    if !planned.missing.is_empty() && !opts.allow_missing {
-        return Err(Error::Missing(planned.missing));
-    }
-    let platform = config::platform(&planned)?;
-    let written = match write_tar {
-        true => Some(crate::writer::write(
-            &planned.plan,
-            &opts.output,
-            opts.gzip,
-        )?),
-        false => None,
-    };
-    let program = program(opts)?;
-    let build = |store: &Store| -> crate::Result<Image> {
-        build(
-            &planned,
-            &settings,
-            Shape {
-                platform: platform.clone(),
-                program: program.as_deref(),
-                epoch: opts.source_date_epoch.unwrap_or(0),
-                level: request.level,
-            },
-            store,
-        )
+/// Writes the image of a planned run where `settings` says, or pushes it.
+/// `program` is the first input's place in the image (the default
+/// entrypoint), `epoch` the image's time, `level` the gzip level.
+pub fn write_image(
+    planned: &Planned,
+    settings: &Settings,
+    program: Option<&Path>,
+    epoch: u64,
+    level: u32,
+) -> Result<Outcome, ImageError> {
+    let platform = config::platform(planned)?;
+    let build = |store: &Store| -> Result<Image, ImageError> {
+        let shape = Shape {
+            platform: platform.clone(),
+            program,
+            epoch,
+            level,
+        };
+        build(planned, settings, shape, store)
     };
     let mut pushed = None;
     let image = match &settings.reference {
@@ -111,13 +97,11 @@ pub fn run(opts: &Options, request: &Request, write_tar: bool) -> crate::Result<
             blob::track(staging.path());
             let store = Store::staging(staging.path());
             let image = build(&store)?;
-            pushed = Some(registry::push(&image, &store, target, &settings)?);
+            pushed = Some(registry::push(&image, &store, target, settings)?);
             image
         }
     };
     Ok(Outcome {
-        planned,
-        written,
         reference: settings.reference.clone(),
         image,
         pushed,
@@ -125,7 +109,7 @@ pub fn run(opts: &Options, request: &Request, write_tar: bool) -> crate::Result<
 }
 
 /// A temporary directory beside an output file, for its blobs.
-fn staging_beside(file: &Path) -> crate::Result<tempfile::TempDir> {
+fn staging_beside(file: &Path) -> Result<tempfile::TempDir, ImageError> {
     let dir = match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -136,19 +120,6 @@ fn staging_beside(file: &Path) -> crate::Result<tempfile::TempDir> {
         .map_err(|e| ImageError::io(dir, e))?;
     blob::track(staging.path());
     Ok(staging)
-}
-
-/// The first input's place in the image, the default entrypoint; none when
-/// the first input is a directory.
-fn program(opts: &Options) -> crate::Result<Option<PathBuf>> {
-    let Some(first) = opts.inputs.first() else {
-        return Ok(None);
-    };
-    if std::fs::metadata(first).is_ok_and(|m| m.is_dir()) {
-        return Ok(None);
-    }
-    let dest = crate::plan::archive_dir("--dest", &opts.dest)?;
-    Ok(first.file_name().map(|name| dest.join(name)))
 }
 
 /// What shapes an image besides the flags.
@@ -167,7 +138,7 @@ pub fn build(
     settings: &Settings,
     shape: Shape<'_>,
     store: &Store,
-) -> crate::Result<Image> {
+) -> Result<Image, ImageError> {
     let mut layers = Vec::new();
     for (part, plan, own) in layers::split(planned, shape.epoch) {
         layers.push(layers::write(

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use super::error::ImageError;
 use super::oci::{Empty, Platform, RunConfig};
 use super::reference::Reference;
-use crate::Planned;
 use crate::elf::Header;
 use crate::elf::consts as elf;
+use crate::plan::Planned;
 
 /// The image flags as given, free of command-line types.
 #[derive(Debug, Clone, Default)]
@@ -213,12 +213,12 @@ pub fn platform(planned: &Planned) -> Result<Platform, ImageError> {
             continue;
         };
         let path = &first.source;
-        let this = platform_of(&closure.target.header).ok_or_else(|| ImageError::Platform {
+        let this = platform_of(&closure.loader.header).ok_or_else(|| ImageError::Platform {
             path: path.clone(),
             reason: format!(
                 "no container platform for ELF machine {} ({}-bit)",
-                closure.target.header.machine,
-                if closure.target.header.is_64() {
+                closure.loader.header.machine,
+                if closure.loader.header.is_64() {
                     64
                 } else {
                     32
@@ -331,8 +331,7 @@ mod tests {
             class,
             data,
             osabi: 0,
-            abi_version: 0,
-            kind: elf::ET_DYN,
+            e_type: elf::ET_DYN,
             machine,
             flags,
         };

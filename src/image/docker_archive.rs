@@ -10,9 +10,10 @@ use serde::Serialize;
 
 use super::build::Image;
 use super::config::Compression;
+use super::error::ImageError;
 use super::layout::write_tar;
 use super::oci::{self, hex};
-use crate::plan::Kind;
+use crate::fsroot::Node;
 
 /// One image of `manifest.json`.
 #[derive(Debug, Serialize)]
@@ -30,7 +31,7 @@ pub fn write(
     image: &Image,
     compression: Compression,
     staging: &Path,
-) -> crate::Result<()> {
+) -> Result<(), ImageError> {
     let suffix = match compression {
         Compression::Gzip => "tar.gz",
         Compression::Zstd => "tar.zst",
@@ -41,11 +42,11 @@ pub fn write(
         .iter()
         .map(|l| format!("{}.{suffix}", hex(&l.blob.digest)))
         .collect();
-    let mut files: BTreeMap<PathBuf, Kind> = BTreeMap::new();
+    let mut files: BTreeMap<PathBuf, Node> = BTreeMap::new();
     let source = |digest: &str| staging.join(hex(digest));
     files.insert(
         config.clone().into(),
-        Kind::File {
+        Node::File {
             source: source(&image.config.digest),
             size: image.config.size,
         },
@@ -53,7 +54,7 @@ pub fn write(
     for (layer, path) in image.layers.iter().zip(&layers) {
         files.insert(
             path.into(),
-            Kind::File {
+            Node::File {
                 source: source(&layer.blob.digest),
                 size: layer.blob.size,
             },
@@ -66,7 +67,7 @@ pub fn write(
     }];
     files.insert(
         "manifest.json".into(),
-        Kind::Generated {
+        Node::Generated {
             content: oci::to_bytes(&manifest),
         },
     );

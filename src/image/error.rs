@@ -3,9 +3,8 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use crate::error::{Error, describe_io};
+use crate::error::Error;
 
 /// A failure of the image step.
 #[derive(Debug, thiserror::Error)]
@@ -19,8 +18,16 @@ pub enum ImageError {
     },
 
     /// An I/O operation on `path` failed.
-    #[error("{}: {}", .path.display(), describe_io(.cause))]
-    Io { path: PathBuf, cause: io::Error },
+    #[error("{}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        cause: io::Error,
+    },
+
+    /// Planning or the archive writer failed (a layer's tar stream, an archive).
+    #[error(transparent)]
+    Stage(#[from] Error),
 
     /// A file that exists cannot be used (an image layout's `index.json`,
     /// a Docker config file).
@@ -77,40 +84,39 @@ impl ImageError {
     }
 }
 
-/// The one place image errors become the crate's: flag errors are usage
-/// errors (exit status 2), the rest failures (exit status 1).
-impl From<ImageError> for Error {
-    fn from(err: ImageError) -> Error {
-        match err {
-            ImageError::Flag { .. } => Error::Usage(err.to_string()),
-            other => Error::Image(Arc::new(other)),
-        }
+impl ImageError {
+    /// Whether this is a flag value that cannot be used (a usage error).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ImageError::Flag { .. })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::chain;
 
     #[test]
-    fn flag_errors_are_usage_errors_and_others_failures() {
-        let usage: Error = ImageError::flag("--expose", "http", "expected PORT[/PROTO]").into();
-        assert!(matches!(usage, Error::Usage(_)));
+    fn messages_name_the_flag_the_registry_or_the_path() {
+        let usage = ImageError::flag("--expose", "http", "expected PORT[/PROTO]");
+        assert!(usage.is_usage());
         assert_eq!(usage.to_string(), "--expose http: expected PORT[/PROTO]");
-        let failed: Error = ImageError::Status {
+        let refused = ImageError::Status {
             registry: "127.0.0.1:5000".into(),
             method: "GET",
             url: "/v2/".into(),
             status: 401,
             detail: ": unauthorized: authentication required".into(),
             hint: "; check the password".into(),
-        }
-        .into();
+        };
+        assert!(!refused.is_usage());
         assert_eq!(
-            failed.to_string(),
+            refused.to_string(),
             "registry 127.0.0.1:5000: GET /v2/: 401: unauthorized: authentication required; check the password"
         );
-        let io: Error = ImageError::io("/x", io::Error::from_raw_os_error(2)).into();
-        assert_eq!(io.to_string(), "/x: no such file or directory");
+        let io = ImageError::io("/x", io::Error::from_raw_os_error(2));
+        assert_eq!(chain(&io), "/x: no such file or directory");
+        let stage = ImageError::from(Error::io("/y", io::Error::from_raw_os_error(13)));
+        assert_eq!(chain(&stage), "/y: permission denied");
     }
 }

@@ -17,15 +17,17 @@
 //! the same base layer.
 
 use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use super::blob::{Behind, Blob, Compressor, Hashing, Store};
 use super::config::Compression;
 use super::error::ImageError;
-use crate::Planned;
-use crate::plan::{Kind, Plan, Role};
-use crate::resolve::{Object, Via};
+use crate::fsroot::{ArchivePath, Node};
+use crate::plan::{Plan, Planned, Role};
+use crate::resolve::Via;
 
 /// Bytes buffered before the compressed layer reaches its file.
 const BUFFER: usize = 256 * 1024;
@@ -77,7 +79,7 @@ pub struct Layer {
 /// entries and the directories above them, every time set to `epoch`.
 pub fn split(planned: &Planned, epoch: u64) -> Vec<(Part, Plan, usize)> {
     let base = base_paths(planned);
-    let part_of = |path: &Path, role: Role| {
+    let part_of = |path: &ArchivePath, role: Role| {
         if base.contains(path) {
             return Part::Base;
         }
@@ -88,11 +90,11 @@ pub fn split(planned: &Planned, epoch: u64) -> Vec<(Part, Plan, usize)> {
     };
     let mut out = Vec::new();
     for part in [Part::Base, Part::Libraries, Part::Files] {
-        let own: Vec<&PathBuf> = planned
+        let own: Vec<&ArchivePath> = planned
             .plan
             .entries
             .iter()
-            .filter(|e| !(e.kind == Kind::Dir && e.role == Role::Parent))
+            .filter(|e| !(e.node == Node::Dir && e.role == Role::Parent))
             .filter(|e| part_of(&e.path, e.role) == part)
             .map(|e| &e.path)
             .collect();
@@ -101,7 +103,7 @@ pub fn split(planned: &Planned, epoch: u64) -> Vec<(Part, Plan, usize)> {
         }
         let mut keep: HashSet<&Path> = HashSet::new();
         for path in &own {
-            keep.extend(path.ancestors().filter(|a| !a.as_os_str().is_empty()));
+            keep.extend(path.as_path().ancestors());
         }
         let entries = planned
             .plan
@@ -121,42 +123,37 @@ pub fn split(planned: &Planned, epoch: u64) -> Vec<(Part, Plan, usize)> {
 
 /// Archive paths of the base part: the loader and the C library as the
 /// loader reaches them, links included.
-fn base_paths(planned: &Planned) -> HashSet<PathBuf> {
-    let root = crate::verify::image_root(&planned.plan);
+fn base_paths(planned: &Planned) -> HashSet<ArchivePath> {
+    let root = crate::plan::image_root(&planned.plan);
     let mut paths = HashSet::new();
     for object in planned.closures.iter().flat_map(|c| &c.objects) {
-        if !in_base(object) {
+        if !in_base(object.via, object.facts.soname.as_deref(), &object.at) {
             continue;
         }
         let places = std::iter::once(&object.at).chain(object.aliases.iter().map(|(_, at)| at));
         for at in places {
-            let Ok(resolved) = root.resolve(at) else {
+            let Ok(followed) = root.follow(at.as_path()) else {
                 continue;
             };
-            let relative = |p: &Path| p.strip_prefix("/").unwrap_or(p).to_path_buf();
-            paths.extend(resolved.links.iter().map(|l| relative(&l.path)));
-            paths.insert(relative(&resolved.real));
+            let links = followed.links.iter().map(|l| l.path.as_path());
+            for path in links.chain(std::iter::once(followed.real.as_path())) {
+                paths.insert(ArchivePath::normalized(path));
+            }
         }
     }
     paths
 }
 
 /// The loader itself, and glibc's or musl's C library.
-fn in_base(object: &Object) -> bool {
-    match object.via {
+fn in_base(via: Via, soname: Option<&OsStr>, at: &ArchivePath) -> bool {
+    let is_libc = |name: &OsStr| {
+        let name = name.as_bytes();
+        name.starts_with(b"libc.so") || name.starts_with(b"libc.musl-")
+    };
+    match via {
         Via::Interpreter => true,
         Via::Input => false,
-        _ => {
-            let is_libc =
-                |name: &[u8]| name.starts_with(b"libc.so") || name.starts_with(b"libc.musl-");
-            use std::os::unix::ffi::OsStrExt;
-            object
-                .facts
-                .soname
-                .as_ref()
-                .is_some_and(|s| is_libc(s.as_bytes()))
-                || object.at.file_name().is_some_and(|n| is_libc(n.as_bytes()))
-        }
+        _ => soname.is_some_and(is_libc) || at.file_name().is_some_and(is_libc),
     }
 }
 
@@ -171,7 +168,7 @@ pub fn write(
     compression: Compression,
     level: u32,
     store: &Store,
-) -> crate::Result<Layer> {
+) -> Result<Layer, ImageError> {
     let temp = store.temp()?;
     let path = temp.path().to_path_buf();
     let io = |e| ImageError::io(&path, e);
@@ -183,7 +180,7 @@ pub fn write(
     let file = Behind::new(file, synced);
     let outer = Hashing::new(BufWriter::with_capacity(BUFFER, file));
     let inner = Hashing::new(Compressor::new(outer, compression, level).map_err(io)?);
-    let (inner, tar_bytes) = crate::writer::tar_into(plan, inner, &path)?;
+    let (inner, tar_bytes) = crate::write::tar_into(plan, inner, &path)?;
     let (diff_id, _, compressor) = inner.finish();
     let (digest, size, file) = compressor.finish().map_err(io)?.finish();
     let file = file.into_inner().map_err(|e| io(e.into_error()))?;

@@ -18,8 +18,9 @@ use super::blob::Store;
 use super::build::Image;
 use super::error::ImageError;
 use super::oci::{self, hex};
-use crate::plan::{Entry, Kind, Plan, Role};
-use crate::writer::Output;
+use crate::fsroot::{ArchivePath, Node};
+use crate::plan::{Entry, Plan, Role};
+use crate::write::Output;
 
 const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
@@ -27,22 +28,21 @@ const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 pub fn write_dir(
     dir: &Path,
     tag: &str,
-    build: impl FnOnce(&Store) -> crate::Result<Image>,
-) -> crate::Result<Image> {
+    build: impl FnOnce(&Store) -> Result<Image, ImageError>,
+) -> Result<Image, ImageError> {
     let index_path = dir.join("index.json");
     let layout_file = dir.join("oci-layout");
     let existing = match fs::read_dir(dir) {
         Ok(mut entries) => entries.next().is_some(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-        Err(e) => return Err(ImageError::io(dir, e).into()),
+        Err(e) => return Err(ImageError::io(dir, e)),
     };
     if existing && !layout_file.is_file() {
         return Err(ImageError::Unusable {
             path: dir.to_path_buf(),
             reason: "not an OCI image layout (no oci-layout file); give a new or empty directory"
                 .into(),
-        }
-        .into());
+        });
     }
     let index = match existing {
         true => read_index(&index_path)?,
@@ -60,19 +60,24 @@ pub fn write_dir(
 }
 
 /// Writes the image as an OCI layout in one tar file; its blobs are in `staging`.
-pub fn write_archive(file: &Path, tag: &str, image: &Image, staging: &Path) -> crate::Result<()> {
+pub fn write_archive(
+    file: &Path,
+    tag: &str,
+    image: &Image,
+    staging: &Path,
+) -> Result<(), ImageError> {
     let index = tagged(
         json!({"schemaVersion": 2, "mediaType": oci::INDEX, "manifests": []}),
         image,
         tag,
     );
-    let mut files: BTreeMap<PathBuf, Kind> = BTreeMap::new();
-    files.insert("blobs".into(), Kind::Dir);
-    files.insert("blobs/sha256".into(), Kind::Dir);
+    let mut files: BTreeMap<PathBuf, Node> = BTreeMap::new();
+    files.insert("blobs".into(), Node::Dir);
+    files.insert("blobs/sha256".into(), Node::Dir);
     for blob in image.blobs().chain(std::iter::once(&image.manifest)) {
         files.insert(
             Path::new("blobs/sha256").join(hex(&blob.digest)),
-            Kind::File {
+            Node::File {
                 source: staging.join(hex(&blob.digest)),
                 size: blob.size,
             },
@@ -80,13 +85,13 @@ pub fn write_archive(file: &Path, tag: &str, image: &Image, staging: &Path) -> c
     }
     files.insert(
         "index.json".into(),
-        Kind::Generated {
+        Node::Generated {
             content: oci::to_bytes(&index),
         },
     );
     files.insert(
         "oci-layout".into(),
-        Kind::Generated {
+        Node::Generated {
             content: OCI_LAYOUT.to_vec(),
         },
     );
@@ -95,18 +100,18 @@ pub fn write_archive(file: &Path, tag: &str, image: &Image, staging: &Path) -> c
 
 /// Writes `files` (archive paths, sorted) as a tar file with the archive
 /// writer: written beside `file` and renamed into place when complete.
-pub fn write_tar(file: &Path, files: BTreeMap<PathBuf, Kind>) -> crate::Result<()> {
-    let entries = files
-        .into_iter()
-        .map(|(path, kind)| Entry {
-            mode: if kind == Kind::Dir { 0o755 } else { 0o644 },
-            path,
-            kind,
+pub fn write_tar(file: &Path, files: BTreeMap<PathBuf, Node>) -> Result<(), ImageError> {
+    let mut entries = Vec::new();
+    for (path, node) in files {
+        entries.push(Entry {
+            mode: if node == Node::Dir { 0o755 } else { 0o644 },
+            path: ArchivePath::parse(&path)?,
+            node,
             mtime: 0,
             role: Role::Extra,
-        })
-        .collect();
-    crate::writer::write(&Plan { entries }, &Output::File(file.to_path_buf()), None)?;
+        });
+    }
+    crate::write::write(&Plan { entries }, &Output::File(file.to_path_buf()), None)?;
     Ok(())
 }
 
@@ -127,7 +132,7 @@ fn tagged(mut index: Value, image: &Image, tag: &str) -> Value {
 }
 
 /// An existing layout's index, which must have a list of manifests.
-fn read_index(path: &Path) -> crate::Result<Value> {
+fn read_index(path: &Path) -> Result<Value, ImageError> {
     let bytes = fs::read(path).map_err(|e| ImageError::io(path, e))?;
     let unusable = |reason: String| ImageError::Unusable {
         path: path.to_path_buf(),
@@ -136,13 +141,13 @@ fn read_index(path: &Path) -> crate::Result<Value> {
     let index: Value = serde_json::from_slice(&bytes)
         .map_err(|e| unusable(format!("not a JSON image index: {e}")))?;
     if !index["manifests"].is_array() {
-        return Err(unusable("an image index without a manifests list".into()).into());
+        return Err(unusable("an image index without a manifests list".into()));
     }
     Ok(index)
 }
 
 /// Replaces `path` with `bytes` in one rename, synced first.
-fn replace(path: &Path, bytes: &[u8]) -> crate::Result<()> {
+fn replace(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let io = |e| ImageError::io(path, e);
     let mut temp = tempfile::Builder::new()
@@ -160,9 +165,9 @@ fn replace(path: &Path, bytes: &[u8]) -> crate::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::blob::Blob;
+    use super::super::oci::Platform;
     use super::*;
-    use crate::image::blob::Blob;
-    use crate::image::oci::Platform;
 
     fn image(digest: &str) -> Image {
         Image {

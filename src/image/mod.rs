@@ -25,10 +25,7 @@ mod registry;
 mod show;
 
 pub use blob::remove_partial;
-pub use build::{Image, Outcome, run};
-pub use config::{Compression, Request};
+pub use build::{Outcome, write_image};
+pub use config::{Request, Settings};
 pub use error::ImageError;
-pub use layers::{Layer, Part};
-pub use reference::Reference;
-pub use registry::Pushed;
 pub use show::{report_json, report_text, summary};

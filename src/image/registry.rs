@@ -33,7 +33,7 @@ pub fn push(
     store: &Store,
     target: &RegistryRef,
     settings: &Settings,
-) -> crate::Result<Pushed> {
+) -> Result<Pushed, ImageError> {
     let creds = auth::creds_for(&target.host, settings.creds.as_deref())?;
     let mut client = Client::connect(target, creds, settings.insecure)?;
     let (mut uploaded, mut present) = (0, 0);
@@ -46,14 +46,14 @@ pub fn push(
                 upload(&mut client, &blob.digest, store.path(&blob.digest))?;
                 uploaded += 1;
             }
-            _ => return Err(client.refused("HEAD", &url, response).into()),
+            _ => return Err(client.refused("HEAD", &url, response)),
         }
     }
     let url = format!("/v2/{}/manifests/{}", target.repo, target.tag);
     let body = Body::Bytes(&image.manifest_bytes);
     let response = client.send("PUT", &url, &body, Some(oci::MANIFEST))?;
     if response.status().as_u16() != 201 {
-        return Err(client.refused("PUT", &url, response).into());
+        return Err(client.refused("PUT", &url, response));
     }
     let answered = header(&response, "docker-content-digest");
     if let Some(digest) = answered.filter(|d| *d != image.manifest.digest) {
@@ -63,8 +63,7 @@ pub fn push(
                 "stored the manifest as {digest}, but its digest is {}",
                 image.manifest.digest
             ),
-        }
-        .into());
+        });
     }
     Ok(Pushed {
         reference: format!("{}/{}@{}", target.host, target.repo, image.manifest.digest),

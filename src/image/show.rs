@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::build::Outcome;
-use crate::report::human;
+use crate::view::human;
 
 /// The one line printed on success.
 pub fn summary(done: &Outcome) -> String {

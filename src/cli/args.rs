@@ -1,0 +1,229 @@
+//! The flags: the clap definitions, the only place a flag is named besides
+//! the messages that suggest one.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+const EXAMPLES: &str = "\
+Examples:
+  Pack redis-server and its libraries into rootfs.tar.gz:
+    extract-elf-so -z /usr/bin/redis-server
+
+  Put the program in /app and stream the archive straight into Docker:
+    extract-elf-so -d /app -o - ./server | docker import - server
+
+  A scratch image of wrk that can resolve host names and verify TLS peers:
+    extract-elf-so -z --nss-net --cert /usr/bin/wrk
+
+  Add a config file at its place in the image:
+    extract-elf-so --add-file redis.conf:/etc/redis/redis.conf /usr/bin/redis-server
+
+  Pack a program built for aarch64 from its sysroot:
+    extract-elf-so --root /usr/aarch64-linux-gnu ./hello
+
+  Push an image of redis-server to a registry, with no Dockerfile or daemon:
+    extract-elf-so --image docker://localhost:5000/redis:scratch /usr/bin/redis-server
+
+Exit status: 0 success, 1 failure (nothing written), 2 usage error, 130 interrupted.";
+
+/// Pack ELF programs and the shared libraries they load into a tarball for FROM scratch images.
+///
+/// Dependencies are read from the ELF files and the loader's own configuration;
+/// nothing is executed. The archive holds each input under --dest, every library
+/// at the path the target's loader will find it, and the loader itself.
+#[derive(Debug, Parser)]
+#[command(
+    name = "extract-elf-so",
+    version,
+    about,
+    long_about = None,
+    after_help = EXAMPLES,
+    override_usage = "extract-elf-so [OPTIONS] [(--add <SO_FILE>)...] <ELF_FILE>...",
+    infer_long_args = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// ELF programs or shared libraries to pack, or directories to pack whole
+    #[arg(value_name = "ELF_FILE", required_unless_present_any = ["generate_completions", "generate_man"])]
+    pub inputs: Vec<PathBuf>,
+
+    /// Where the ELF inputs go in the archive (relative means from the archive root)
+    #[arg(
+        short,
+        long,
+        value_name = "DIR",
+        default_value = "/usr/local/bin",
+        help_heading = "Archive layout"
+    )]
+    pub dest: PathBuf,
+
+    /// Extra shared library to pack, with its own libraries (repeatable)
+    #[arg(short, long, value_name = "SO_FILE", help_heading = "Archive layout")]
+    pub add: Vec<PathBuf>,
+
+    /// Where --add files go in the archive
+    #[arg(
+        short,
+        long,
+        value_name = "DIR",
+        default_value = "/usr/lib",
+        help_heading = "Archive layout"
+    )]
+    pub sodir: PathBuf,
+
+    /// Output name without .tar/.tar.gz; may include a directory
+    #[arg(
+        short,
+        long,
+        value_name = "NAME",
+        default_value = "rootfs",
+        help_heading = "Output"
+    )]
+    pub name: String,
+
+    /// Write the archive exactly to PATH ("-" for standard output)
+    #[arg(
+        short,
+        long,
+        value_name = "PATH",
+        conflicts_with = "name",
+        help_heading = "Output"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// Compress the archive with gzip
+    #[arg(short = 'z', long = "gzip", help_heading = "Output")]
+    pub gzip: bool,
+
+    /// gzip compression level: 4 to 9 compress as `gzip -N` does, 1 to 3 faster
+    #[arg(long, value_name = "1-9", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9), help_heading = "Output")]
+    pub level: u32,
+
+    /// Resolve inside this sysroot: loader, ld.so.cache, ld.so.conf and default dirs
+    #[arg(long, value_name = "DIR", help_heading = "Resolution")]
+    pub root: Option<PathBuf>,
+
+    /// Also search DIR, where LD_LIBRARY_PATH would be (repeatable; the environment's is ignored)
+    #[arg(long = "library-path", value_name = "DIR", help_heading = "Resolution")]
+    pub library_path: Vec<PathBuf>,
+
+    /// Warn about libraries the loader would not find, and write the archive anyway
+    #[arg(long, help_heading = "Resolution")]
+    pub allow_missing: bool,
+
+    /// Add what host name lookup needs: NSS modules, nsswitch.conf, hosts, services, protocols
+    #[arg(long = "nss-net", help_heading = "Extra files")]
+    pub nss_net: bool,
+
+    /// Add the root CA bundle, linked at every well-known path
+    #[arg(long, help_heading = "Extra files")]
+    pub cert: bool,
+
+    /// Add a file, link or directory at DEST (default: its own path); ELF files get their libraries (repeatable)
+    #[arg(
+        long = "add-file",
+        value_name = "SRC[:DEST]",
+        help_heading = "Extra files"
+    )]
+    pub add_file: Vec<OsString>,
+
+    /// Print what would be written (path, kind, source or target), and write nothing
+    #[arg(long, help_heading = "Inspect without writing")]
+    pub list: bool,
+
+    /// Print the dependency tree of each input, with where and how each library was found
+    #[arg(long, conflicts_with_all = ["list", "json", "report"], help_heading = "Inspect without writing")]
+    pub tree: bool,
+
+    /// Print the plan as JSON for scripts (entries, sizes, which objects need them), and write nothing
+    #[arg(long, help_heading = "Inspect without writing")]
+    pub json: bool,
+
+    /// Print the archive's size by what brought each file in (after writing, or instead with --list)
+    #[arg(long, help_heading = "Inspect without writing")]
+    pub report: bool,
+
+    #[command(flatten)]
+    pub image: ImageFlags,
+
+    /// Print a shell completion script and exit
+    #[arg(long, value_name = "SHELL", hide = true, exclusive = true)]
+    pub generate_completions: Option<clap_complete::Shell>,
+
+    /// Print the man page (roff) and exit
+    #[arg(long, hide = true, exclusive = true)]
+    pub generate_man: bool,
+
+    /// List each archive entry and its source on standard error
+    #[arg(short, long, conflicts_with = "quiet", help_heading = "Messages")]
+    pub verbose: bool,
+
+    /// Print nothing on success
+    #[arg(short, long, help_heading = "Messages")]
+    pub quiet: bool,
+}
+
+/// The flags of `--image`: an image written or pushed with no daemon.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Image")]
+pub struct ImageFlags {
+    /// Also write an image: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or docker://HOST[:PORT]/REPO[:TAG]; without -o no tarball is written
+    #[arg(long, value_name = "TRANSPORT:REF", conflicts_with_all = ["list", "tree", "name"])]
+    pub image: Option<String>,
+
+    /// Image entrypoint, one argument per flag (default: the first input at its place in the image)
+    #[arg(
+        long,
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        requires = "image"
+    )]
+    pub entrypoint: Vec<String>,
+
+    /// Image command (arguments to the entrypoint), one argument per flag: --cmd=--port --cmd 7000
+    #[arg(
+        long,
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        requires = "image"
+    )]
+    pub cmd: Vec<String>,
+
+    /// Image environment variable (default PATH: Docker's, with the inputs' directory) (repeatable)
+    #[arg(long, value_name = "KEY=VALUE", requires = "image")]
+    pub env: Vec<String>,
+
+    /// Image working directory (absolute)
+    #[arg(long, value_name = "DIR", requires = "image")]
+    pub workdir: Option<String>,
+
+    /// User (and group) the image runs as, by name or number
+    #[arg(long = "run-as", value_name = "USER[:GROUP]", requires = "image")]
+    pub run_as: Option<String>,
+
+    /// Port the image listens on, stored as PORT/PROTO (tcp when omitted) (repeatable)
+    #[arg(long, value_name = "PORT[/PROTO]", requires = "image")]
+    pub expose: Vec<String>,
+
+    /// Image label (repeatable)
+    #[arg(long, value_name = "KEY=VALUE", requires = "image")]
+    pub label: Vec<String>,
+
+    /// Layer compression: gzip (as -z, at --level) or zstd (Docker 23+, containerd)
+    #[arg(
+        long = "layer-compression",
+        value_name = "gzip|zstd",
+        requires = "image"
+    )]
+    pub layer_compression: Option<String>,
+
+    /// Registry credentials for docker:// (default: the auths of $DOCKER_CONFIG/config.json); without :PASS it is read from standard input
+    #[arg(long, value_name = "USER[:PASS]", requires = "image")]
+    pub creds: Option<String>,
+
+    /// Allow plain HTTP to a registry that is not on this machine
+    #[arg(long, requires = "image")]
+    pub insecure: bool,
+}

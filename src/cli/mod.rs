@@ -1,0 +1,172 @@
+//! The command line: flags ([`args`]), the library's options from them
+//! ([`options`]), and what is printed ([`print`]).
+//!
+//! Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted. On
+//! success standard output stays empty (unless it carries the archive, with
+//! `-o -`, or a view was asked for) and standard error gets one summary line.
+
+mod args;
+mod image;
+mod options;
+mod print;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use extract_elf_so::{Error, Options, Output, Report};
+
+use args::Cli;
+
+/// A usage error of ours (exit code 2): a value clap cannot check.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// Libraries the loader would not find, refused without `--allow-missing`.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", print::missing_list(.0))]
+struct MissingLibraries(Vec<extract_elf_so::Missing>);
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    // Ctrl-C or SIGTERM while writing: remove the partial archive, then exit.
+    let _ = ctrlc::set_handler(|| {
+        extract_elf_so::remove_partial();
+        extract_elf_so::remove_partial_image();
+        std::process::exit(130);
+    });
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("extract-elf-so: error: {}", print::error(&err));
+            ExitCode::from(if is_usage(&err) { 2 } else { 1 })
+        }
+    }
+}
+
+/// Whether an error is the user's way of asking (exit code 2).
+fn is_usage(err: &anyhow::Error) -> bool {
+    err.is::<Usage>()
+        || matches!(err.downcast_ref::<Error>(), Some(Error::StdoutIsTerminal))
+        || err
+            .downcast_ref::<extract_elf_so::ImageError>()
+            .is_some_and(|e| e.is_usage())
+}
+
+fn run(cli: &Cli) -> anyhow::Result<()> {
+    if let Some(shell) = cli.generate_completions {
+        let mut cmd = Cli::command();
+        clap_complete::generate(shell, &mut cmd, "extract-elf-so", &mut std::io::stdout());
+        return Ok(());
+    }
+    if cli.generate_man {
+        clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+        return Ok(());
+    }
+    let opts = options::options(cli)?;
+    if let Some(request) = image::request(cli) {
+        return image::run(cli, &opts, &request);
+    }
+    if cli.list || cli.tree || (cli.json && !cli.report) {
+        return inspect(cli, &opts);
+    }
+    let planned = extract_elf_so::plan(&opts)?;
+    if !planned.missing.is_empty() && !cli.allow_missing {
+        return Err(MissingLibraries(planned.missing).into());
+    }
+    let (output, gzip) = options::output_of(cli);
+    let written = extract_elf_so::write(&planned.plan, &output, gzip.then_some(cli.level))?;
+    print::warn_missing(&planned.missing);
+    if cli.report {
+        let report = Report::new(&planned.plan, written.gzip_bytes);
+        let text = if cli.json {
+            report.json()
+        } else {
+            report.text()
+        };
+        // Standard output carries the archive with -o -.
+        if output == Output::Stdout {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    }
+    if cli.quiet {
+        return Ok(());
+    }
+    if cli.verbose {
+        eprint!("{}", extract_elf_so::verbose(&planned.plan));
+    }
+    eprintln!("{}", print::summary(&output, &planned.plan, &written));
+    Ok(())
+}
+
+/// `--list`, `--tree`, `--json`: show the plan on standard output, write nothing.
+fn inspect(cli: &Cli, opts: &Options) -> anyhow::Result<()> {
+    let planned = extract_elf_so::plan(opts)?;
+    let mut text = String::new();
+    if cli.tree {
+        text.push_str(&extract_elf_so::tree(&planned));
+    }
+    if cli.report {
+        let report = Report::new(&planned.plan, None);
+        if cli.json {
+            text.push_str(&report.json());
+        } else {
+            text.push_str(&report.text());
+        }
+    } else if cli.json {
+        text.push_str(&extract_elf_so::json(&planned));
+    } else if cli.list {
+        text.push_str(&extract_elf_so::list(&planned.plan));
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    if !planned.missing.is_empty() && !cli.allow_missing {
+        return Err(MissingLibraries(planned.missing).into());
+    }
+    print::warn_missing(&planned.missing);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("extract-elf-so").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn original_flags_and_prefixes() {
+        use std::path::PathBuf;
+        let cli = parse(&[
+            "./a", "-d", "bin", "--add", "x.so", "-a", "y.so", "-s", "lib", "-z", "./b",
+        ]);
+        assert_eq!(cli.inputs, vec![PathBuf::from("./a"), "./b".into()]);
+        assert_eq!(cli.add, vec![PathBuf::from("x.so"), "y.so".into()]);
+        assert_eq!(cli.dest, PathBuf::from("bin"));
+        assert!(cli.gzip);
+        assert!(parse(&["--nss", "a"]).nss_net);
+        assert!(parse(&["--allow", "a"]).allow_missing);
+        let cli = parse(&["a"]);
+        assert_eq!(cli.dest, PathBuf::from("/usr/local/bin"));
+        assert_eq!(cli.sodir, PathBuf::from("/usr/lib"));
+        assert_eq!(cli.name, "rootfs");
+    }
+}

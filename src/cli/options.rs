@@ -1,0 +1,182 @@
+//! The library's options from the flags, and the output they name.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use extract_elf_so::{ArchivePath, ExtraFile, Options, Output, Root, chain};
+
+use super::Usage;
+use super::args::Cli;
+
+/// Turns parsed flags into library options.
+pub fn options(cli: &Cli) -> anyhow::Result<Options> {
+    let extra_files = cli
+        .add_file
+        .iter()
+        .map(|spec| extra_file(spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    let source_date_epoch = source_date_epoch()?;
+    Ok(Options {
+        inputs: cli.inputs.clone(),
+        dest: archive_path("--dest", &cli.dest)?,
+        libraries: cli.add.clone(),
+        sodir: archive_path("--sodir", &cli.sodir)?,
+        root: cli.root.as_ref().map_or_else(Root::host, Root::new),
+        library_path: cli.library_path.clone(),
+        extra_files,
+        nss_net: cli.nss_net,
+        cert: cli.cert,
+        source_date_epoch,
+    })
+}
+
+/// A user's archive path given with `flag`.
+fn archive_path(flag: &str, path: &Path) -> Result<ArchivePath, Usage> {
+    ArchivePath::parse(path).map_err(|e| Usage(format!("{flag} {}", chain(&e))))
+}
+
+/// `SOURCE_DATE_EPOCH`, when set and not empty.
+fn source_date_epoch() -> Result<Option<u64>, Usage> {
+    match std::env::var_os("SOURCE_DATE_EPOCH") {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => v
+            .to_str()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                Usage(format!(
+                    "SOURCE_DATE_EPOCH={}: expected seconds since 1970",
+                    v.to_string_lossy()
+                ))
+            }),
+    }
+}
+
+/// Parses `--add-file SRC[:DEST]`; DEST defaults to SRC's own absolute path.
+fn extra_file(spec: &OsStr) -> anyhow::Result<ExtraFile> {
+    let bytes = spec.as_bytes();
+    let (src, dest) = match bytes.iter().position(|&b| b == b':') {
+        Some(at) => (&bytes[..at], Some(&bytes[at + 1..])),
+        None => (bytes, None),
+    };
+    let src = PathBuf::from(OsStr::from_bytes(src));
+    if src.as_os_str().is_empty() {
+        return Err(Usage(format!(
+            "--add-file {}: give SRC or SRC:DEST",
+            spec.to_string_lossy()
+        ))
+        .into());
+    }
+    let dest = match dest {
+        Some(d) if !d.is_empty() => PathBuf::from(OsStr::from_bytes(d)),
+        _ => std::path::absolute(&src).map_err(|e| extract_elf_so::Error::io(&src, e))?,
+    };
+    let dest = archive_path("--add-file", &dest)?;
+    if dest == ArchivePath::root() {
+        return Err(Usage(format!(
+            "--add-file {}: DEST cannot be the archive root",
+            spec.to_string_lossy()
+        ))
+        .into());
+    }
+    Ok(ExtraFile { src, dest })
+}
+
+/// The output and whether to compress: `-o` is taken as given (gzip with `-z`
+/// or a `.gz`/`.tgz` name); `-n NAME` gets `.tar` or `.tar.gz`, and a name
+/// that already ends in one is not doubled (`.tar.gz` turns gzip on).
+pub fn output_of(cli: &Cli) -> (Output, bool) {
+    if let Some(path) = &cli.output {
+        if path.as_os_str() == "-" {
+            return (Output::Stdout, cli.gzip);
+        }
+        let name = path.to_string_lossy();
+        let gz = cli.gzip || name.ends_with(".gz") || name.ends_with(".tgz");
+        return (Output::File(path.clone()), gz);
+    }
+    let name = cli.name.as_str();
+    let (base, gz) = if let Some(base) = name.strip_suffix(".tar.gz") {
+        (base, true)
+    } else if let Some(base) = name.strip_suffix(".tgz") {
+        (base, true)
+    } else if let Some(base) = name.strip_suffix(".tar") {
+        (base, cli.gzip)
+    } else {
+        (name, cli.gzip)
+    };
+    let gz = gz || cli.gzip;
+    let mut file = OsString::from(base);
+    file.push(if gz { ".tar.gz" } else { ".tar" });
+    (Output::File(PathBuf::from(file)), gz)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("extract-elf-so").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn output_names() {
+        let cases: &[(&[&str], Output, bool)] = &[
+            (&["a"], Output::File("rootfs.tar".into()), false),
+            (&["-z", "a"], Output::File("rootfs.tar.gz".into()), true),
+            (
+                &["-n", "out/x", "a"],
+                Output::File("out/x.tar".into()),
+                false,
+            ),
+            (&["-n", "x.tar", "a"], Output::File("x.tar".into()), false),
+            (
+                &["-n", "x.tar", "-z", "a"],
+                Output::File("x.tar.gz".into()),
+                true,
+            ),
+            (
+                &["-n", "x.tar.gz", "a"],
+                Output::File("x.tar.gz".into()),
+                true,
+            ),
+            (
+                &["-n", "x.tar.gz", "-z", "a"],
+                Output::File("x.tar.gz".into()),
+                true,
+            ),
+            (&["-o", "-", "a"], Output::Stdout, false),
+            (&["-o", "-", "-z", "a"], Output::Stdout, true),
+            (
+                &["-o", "img.tgz", "a"],
+                Output::File("img.tgz".into()),
+                true,
+            ),
+            (&["-o", "img", "a"], Output::File("img".into()), false),
+        ];
+        for (args, want, gz) in cases {
+            assert_eq!(output_of(&parse(args)), (want.clone(), *gz), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn extra_file_specs() {
+        let spec = |s: &str| extra_file(OsStr::new(s));
+        let a = spec("redis.conf:/etc/redis/redis.conf").unwrap();
+        assert_eq!(a.src, PathBuf::from("redis.conf"));
+        assert_eq!(a.dest.as_path(), Path::new("/etc/redis/redis.conf"));
+        let b = spec("/usr/share/zoneinfo").unwrap();
+        assert_eq!(b.dest.as_path(), Path::new("/usr/share/zoneinfo"));
+        let c = spec("x:etc/x").unwrap();
+        assert_eq!(c.dest.as_path(), Path::new("/etc/x"));
+        let escape = spec("a:/../../etc/x").unwrap_err();
+        assert_eq!(
+            escape.to_string(),
+            "--add-file /../../etc/x: '..' is not allowed in archive paths"
+        );
+        assert!(spec(":/x").is_err());
+        assert!(spec("a:/").is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! What the command line prints: the summary, warnings, and errors with the
+//! flag that would help.
+
+use extract_elf_so::{Error, Missing, Output, Plan, Written, chain, human};
+
+/// The one line printed on success.
+pub fn summary(output: &Output, plan: &Plan, written: &Written) -> String {
+    let files = plan.file_count();
+    let links = plan.link_count();
+    let mut line = format!(
+        "extract-elf-so: wrote {}: {files} {}, {links} {}, {}",
+        output.display(),
+        if files == 1 { "file" } else { "files" },
+        if links == 1 { "link" } else { "links" },
+        human(plan.content_size()),
+    );
+    if let Some(gz) = written.gzip_bytes {
+        line.push_str(&format!(" ({} gzipped)", human(gz)));
+    }
+    line
+}
+
+/// One warning per library the loader would not find (with `--allow-missing`).
+pub fn warn_missing(missing: &[Missing]) {
+    for missing in missing {
+        eprintln!("extract-elf-so: warning: not found: {missing}");
+    }
+}
+
+/// The refusal when libraries are missing.
+pub fn missing_list(missing: &[Missing]) -> String {
+    let n = missing.len();
+    let mut text = format!(
+        "{n} {} the loader would not find (use --allow-missing to pack anyway):",
+        if n == 1 { "library" } else { "libraries" }
+    );
+    for missing in missing {
+        text.push_str(&format!("\n  {missing}"));
+    }
+    text
+}
+
+/// An error as one message: the library's with its causes and, where a flag
+/// would help, the flag.
+pub fn error(err: &anyhow::Error) -> String {
+    if let Some(image) = err.downcast_ref::<extract_elf_so::ImageError>() {
+        return chain(image);
+    }
+    let Some(lib) = err.downcast_ref::<Error>() else {
+        return format!("{err:#}");
+    };
+    let text = chain(lib);
+    match lib {
+        Error::NssModulesMissing { .. } => format!("--nss-net: {text}"),
+        Error::NetFileMissing { file, .. } => format!(
+            "--nss-net: {text} (install netbase in the root, or give one with --add-file {})",
+            file.display()
+        ),
+        Error::NoCaBundle { .. } => {
+            format!("--cert: {text} (Debian and Ubuntu: install ca-certificates)")
+        }
+        Error::LinkLeavesTree { .. } => format!("{text}; add its target with --add-file"),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human(999), "999 B");
+        assert_eq!(human(7_730_000), "7.7 MB");
+        assert_eq!(human(1_500), "1.5 kB");
+    }
+
+    #[test]
+    fn errors_that_a_flag_would_help_name_it() {
+        let err = anyhow::Error::from(Error::LinkLeavesTree {
+            link: "/t/link".into(),
+        });
+        assert_eq!(
+            error(&err),
+            "/t/link: the link leads out of the directory input to something the archive does not hold; add its target with --add-file"
+        );
+        let err = anyhow::Error::from(Error::NoCaBundle {
+            root: Some("/r".into()),
+            looked: vec!["/a", "/b"],
+        });
+        assert_eq!(
+            error(&err),
+            "--cert: no CA bundle found in the root /r; looked for /a, /b (Debian and Ubuntu: install ca-certificates)"
+        );
+    }
+}

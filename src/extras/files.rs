@@ -1,0 +1,212 @@
+//! Extra files: `--add-file SRC[:DEST]` and directory inputs.
+//!
+//! Files, links and whole trees are placed as given: links stay links, and
+//! directories keep their modes. Every ELF file among them gets its libraries
+//! resolved from its new place, like an input; a library that a program of
+//! the same tree loads is resolved as part of that program. In a directory
+//! input, a link that leads out of the tree must reach something else the
+//! archive holds (brought in with `--add-file`); otherwise it would dangle
+//! in the image.
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use crate::elf::FileId;
+use crate::error::{Error, Result};
+use crate::fsroot::ArchivePath;
+use crate::plan::{FileMeta, Request, Role};
+use crate::resolve::{self, Closure, Context};
+
+/// A link of a directory input that leads out of its tree.
+#[derive(Debug, Clone)]
+pub struct OutsideLink {
+    pub at: ArchivePath,
+    /// Host path of the link.
+    pub src: PathBuf,
+}
+
+/// What adding a file or tree brings in.
+#[derive(Debug, Default)]
+pub struct Added {
+    /// Its files, links and directories, in order.
+    pub requests: Vec<Request>,
+    /// Closures of the ELF files among them, to plan after them.
+    pub closures: Vec<Closure>,
+    /// Links that leave a directory input's tree, to check once everything is planned.
+    pub outside: Vec<OutsideLink>,
+}
+
+/// What adding `src` (a file, link or directory on the host) at `dest`
+/// brings in. `tree_input` says it is a directory input, whose links must
+/// stay inside.
+pub fn add(
+    ctx: &Context,
+    src: &Path,
+    dest: &ArchivePath,
+    role: Role,
+    tree_input: bool,
+) -> Result<Added> {
+    let mut added = Added::default();
+    let mut elves = Vec::new();
+    let meta = fs::symlink_metadata(src).map_err(|e| Error::io(src, e))?;
+    if !meta.is_dir() {
+        added.requests.push(request(src, dest, role, &mut elves)?);
+        resolve_elves(ctx, elves, &mut added)?;
+        return Ok(added);
+    }
+    let walk = walkdir::WalkDir::new(src)
+        .follow_links(false)
+        .sort_by_file_name();
+    for entry in walk {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(src).to_path_buf();
+            match e.into_io_error() {
+                Some(io) => Error::io(&path, io),
+                None => Error::SymlinkLoop { path },
+            }
+        })?;
+        let rel = entry.path().strip_prefix(src).unwrap_or(Path::new(""));
+        let at = if rel.as_os_str().is_empty() {
+            dest.clone()
+        } else {
+            ArchivePath::normalized(&dest.as_path().join(rel))
+        };
+        if entry.file_type().is_symlink() && tree_input {
+            let target = fs::read_link(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+            if leaves_tree(rel, &target) {
+                added.outside.push(OutsideLink {
+                    at: at.clone(),
+                    src: entry.path().to_path_buf(),
+                });
+            }
+        }
+        added
+            .requests
+            .push(request(entry.path(), &at, role, &mut elves)?);
+    }
+    resolve_elves(ctx, elves, &mut added)?;
+    Ok(added)
+}
+
+/// Resolves the ELF files found, programs first: a library that a program
+/// of the tree already loads is resolved as part of that program (it may
+/// rely on the program's DT_RPATH); only the others are taken on their own.
+fn resolve_elves(
+    ctx: &Context,
+    elves: Vec<(PathBuf, ArchivePath)>,
+    added: &mut Added,
+) -> Result<()> {
+    let mut facts = Vec::with_capacity(elves.len());
+    for (src, at) in elves {
+        let f = crate::elf::read_elf(&src)?.facts?;
+        facts.push((f.interp.is_none(), src, at));
+    }
+    // Programs (with an interpreter) first, in the walk's order.
+    facts.sort_by_key(|(library, _, _)| *library);
+    for (library, src, at) in facts {
+        if library {
+            let meta = fs::metadata(&src).map_err(|e| Error::io(&src, e))?;
+            let id = FileId::of(&meta);
+            let loaded = added
+                .closures
+                .iter()
+                .any(|c| c.objects.iter().any(|o| o.id == id));
+            if loaded {
+                continue;
+            }
+        }
+        added.closures.push(resolve::input(ctx, &src, at)?);
+    }
+    Ok(())
+}
+
+/// The request for one file, link or directory; ELF files are noted in
+/// `elves` to be resolved.
+fn request(
+    src: &Path,
+    at: &ArchivePath,
+    role: Role,
+    elves: &mut Vec<(PathBuf, ArchivePath)>,
+) -> Result<Request> {
+    let meta = fs::symlink_metadata(src).map_err(|e| Error::io(src, e))?;
+    let kind = meta.file_type();
+    let at = at.clone();
+    if kind.is_symlink() {
+        let target = fs::read_link(src).map_err(|e| Error::io(src, e))?;
+        let mtime = FileMeta::of(&meta).mtime;
+        Ok(Request::Link {
+            at,
+            target,
+            mtime,
+            role,
+        })
+    } else if kind.is_dir() {
+        let meta = FileMeta::of(&meta);
+        Ok(Request::Dir { at, meta, role })
+    } else if kind.is_file() {
+        if is_elf(src)? {
+            elves.push((src.to_path_buf(), at.clone()));
+        }
+        Ok(Request::File {
+            at,
+            source: src.to_path_buf(),
+            meta: FileMeta::of(&meta),
+            role,
+        })
+    } else {
+        Err(Error::UnsupportedFileType {
+            path: src.to_path_buf(),
+        })
+    }
+}
+
+/// Whether a link at `rel` (relative to the tree's top) with `target` leads out of the tree.
+fn leaves_tree(rel: &Path, target: &Path) -> bool {
+    if target.is_absolute() {
+        return true;
+    }
+    let mut depth: isize = rel.parent().map_or(0, |p| p.components().count() as isize);
+    for c in target.components() {
+        match c {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
+
+fn is_elf(path: &Path) -> Result<bool> {
+    let mut magic = [0u8; 4];
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let n = file.read(&mut magic).map_err(|e| Error::io(path, e))?;
+    Ok(n == 4 && magic == *b"\x7fELF")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_leaving_a_tree() {
+        let cases = [
+            ("a", "b", false),
+            ("d/a", "../b", false),
+            ("a", "../b", true),
+            ("d/a", "../../b", true),
+            ("a", "/etc/x", true),
+            ("d/e/a", "../x/../../y", false),
+        ];
+        for (rel, target, want) in cases {
+            assert_eq!(
+                leaves_tree(Path::new(rel), Path::new(target)),
+                want,
+                "{rel} -> {target}"
+            );
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The plan: every entry of the archive, decided before anything is written.
+
+use crate::fsroot::{ArchivePath, Node};
+use crate::resolve::{Closure, Missing};
+
+/// Why an entry is in the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Input,
+    Interpreter,
+    Library,
+    /// A file given with `--add`.
+    Added,
+    /// What host name lookup needs (`--nss-net`).
+    Nss,
+    /// The CA bundle and its well-known paths (`--cert`).
+    Cert,
+    /// A file, link or tree given with `--add-file` or as a directory input.
+    Extra,
+    /// A file the image's loader reads (musl's path file).
+    LoaderConfig,
+    /// A directory made to hold other entries.
+    Parent,
+}
+
+impl Role {
+    /// A short word for listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Input => "input",
+            Role::Interpreter => "interpreter",
+            Role::Library => "library",
+            Role::Added => "added",
+            Role::Nss => "nss",
+            Role::Cert => "cert",
+            Role::Extra => "extra",
+            Role::LoaderConfig => "loader config",
+            Role::Parent => "directory",
+        }
+    }
+}
+
+/// One archive entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub path: ArchivePath,
+    pub node: Node,
+    /// Permission bits (with setuid/setgid/sticky).
+    pub mode: u32,
+    pub mtime: u64,
+    pub role: Role,
+}
+
+/// Everything the writer will store, in archive order.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub entries: Vec<Entry>,
+}
+
+impl Plan {
+    /// Total size of file contents.
+    pub fn content_size(&self) -> u64 {
+        self.entries
+            .iter()
+            .map(|e| match &e.node {
+                Node::File { size, .. } => *size,
+                Node::Generated { content } => content.len() as u64,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Number of regular files.
+    pub fn file_count(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.node, Node::File { .. } | Node::Generated { .. }))
+            .count()
+    }
+
+    /// Number of symbolic links.
+    pub fn link_count(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.node, Node::Symlink { .. }))
+            .count()
+    }
+}
+
+/// What planning a run found: the plan, and the closures it was made from.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub plan: Plan,
+    pub closures: Vec<Closure>,
+    /// Libraries the loader would not find, over all inputs, without repeats.
+    pub missing: Vec<Missing>,
+}

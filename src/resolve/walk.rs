@@ -1,0 +1,313 @@
+//! The walk: objects breadth-first in load order, each name resolved once.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::context::Context;
+use super::model::{Closure, Dep, Loc, Missing, Object, Via};
+use super::probe::{Candidate, Probe, probe};
+use super::search::Search;
+use crate::elf::{ElfFacts, FileId};
+use crate::error::{Error, Result};
+use crate::fsroot::{ArchivePath, normalize};
+use crate::loader::{Libc, Loader, SystemSearch};
+
+/// Resolves the closure of one input (a host path) that will be stored at `at`.
+pub fn input(ctx: &Context, input: &Path, at: ArchivePath) -> Result<Closure> {
+    // An input inside a `--root` is resolved there, so that its links (an
+    // absolute one starts again at the root) and its $ORIGIN stay in the root.
+    let absolute = std::path::absolute(input).map_err(|e| Error::io(input, e))?;
+    let sysroot = ctx.root.dir().is_some_and(|d| d != Path::new("/"));
+    if sysroot && let Some(in_root) = ctx.root.from_host(&normalize(&absolute)) {
+        let followed = ctx.root.follow(&in_root)?;
+        return match followed.file {
+            Some(_) => self::in_root(ctx, &in_root, at),
+            None => Err(Error::IsDirectory {
+                path: input.to_path_buf(),
+            }),
+        };
+    }
+    let file = crate::elf::read_elf(input)?;
+    let facts = file.facts.clone()?;
+    let source = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
+    let id = file.id;
+    ctx.files.keep(&source, file);
+    // The program's $ORIGIN is its real directory: the kernel resolves /proc/self/exe.
+    walk(ctx, Loc::Host(source.clone()), source, facts, id, at)
+}
+
+/// Resolves the closure of an object already inside the root, at the
+/// in-root path `path`, that will be stored at `at` (the planned image's
+/// programs when checking it, NSS modules next to libc).
+pub fn in_root(ctx: &Context, path: &Path, at: ArchivePath) -> Result<Closure> {
+    let followed = ctx.root.follow(path)?;
+    let source = followed.file.ok_or_else(|| Error::IsDirectory {
+        path: path.to_path_buf(),
+    })?;
+    let file = ctx.files.get(&source)?;
+    let facts = file.facts?;
+    walk(ctx, Loc::InRoot(followed.real), source, facts, file.id, at)
+}
+
+fn walk(
+    ctx: &Context,
+    loc: Loc,
+    source: std::path::PathBuf,
+    facts: Arc<ElfFacts>,
+    id: FileId,
+    at: ArchivePath,
+) -> Result<Closure> {
+    let loader = ctx.loader_for(&facts);
+    let main = Object {
+        loc,
+        source,
+        facts,
+        via: Via::Input,
+        at,
+        loaded_by: None,
+        deps: Vec::new(),
+        names: Vec::new(),
+        aliases: Vec::new(),
+        id,
+    };
+    let mut w = Walk {
+        ctx,
+        loader,
+        objects: vec![main],
+        missing: Vec::new(),
+    };
+    w.load_interpreter();
+    w.load_needed_from(0);
+    let loader_files = match &w.loader.system {
+        SystemSearch::Musl {
+            path_file: Some(file),
+        } => vec![file.clone()],
+        _ => Vec::new(),
+    };
+    Ok(Closure {
+        loader: w.loader,
+        objects: w.objects,
+        missing: w.missing,
+        loader_files,
+        dlopens: Vec::new(),
+    })
+}
+
+impl Closure {
+    /// Loads `name` as a `dlopen` from object `caller` would (the caller's
+    /// search path, the program's DT_RPATH unless the caller has DT_RUNPATH),
+    /// with everything it needs. Returns the object's index, or `None` when it
+    /// is missing (recorded in `missing`).
+    pub fn dlopen(&mut self, ctx: &Context, caller: usize, name: &OsStr) -> Option<usize> {
+        let mut w = Walk {
+            ctx,
+            loader: Arc::clone(&self.loader),
+            objects: std::mem::take(&mut self.objects),
+            missing: std::mem::take(&mut self.missing),
+        };
+        let start = w.objects.len();
+        let found = w.load(caller, name);
+        w.objects[caller].deps.push(Dep {
+            name: name.to_os_string(),
+            object: found,
+        });
+        w.load_needed_from(start);
+        self.objects = w.objects;
+        self.missing = w.missing;
+        self.dlopens.push((caller, name.to_os_string()));
+        found
+    }
+}
+
+/// A closure being loaded.
+struct Walk<'a> {
+    ctx: &'a Context,
+    loader: Arc<Loader>,
+    objects: Vec<Object>,
+    missing: Vec<Missing>,
+}
+
+impl Walk<'_> {
+    /// Loads the DT_NEEDED of every object from index `next` on, breadth-first.
+    fn load_needed_from(&mut self, mut next: usize) {
+        while next < self.objects.len() {
+            let needed = self.objects[next].facts.needed.clone();
+            for name in needed {
+                let found = self.load(next, &name);
+                self.objects[next].deps.push(Dep {
+                    name,
+                    object: found,
+                });
+            }
+            next += 1;
+        }
+    }
+
+    fn load_interpreter(&mut self) {
+        let Some(interp) = self.loader.interp.clone() else {
+            return;
+        };
+        let loc = Loc::InRoot(interp.clone());
+        let note = match probe(self.ctx, &self.loader, &loc) {
+            Probe::Found(found) => {
+                let Candidate { source, facts, id } = *found;
+                self.objects.push(Object {
+                    loc,
+                    source,
+                    facts,
+                    via: Via::Interpreter,
+                    at: ArchivePath::normalized(&interp),
+                    loaded_by: None,
+                    deps: Vec::new(),
+                    names: vec![interp.into_os_string()],
+                    aliases: Vec::new(),
+                    id,
+                });
+                return;
+            }
+            Probe::Absent | Probe::Skip(_) => {
+                "the program's interpreter (PT_INTERP) does not exist".to_string()
+            }
+            Probe::Fatal(why) => format!("the program's interpreter {why}"),
+        };
+        self.missing.push(Missing {
+            name: interp.into_os_string(),
+            needed_by: self.objects[0].loc.path().to_path_buf(),
+            searched: Vec::new(),
+            note: Some(note),
+        });
+    }
+
+    /// Resolves one DT_NEEDED name of object `req`; records it as missing when not found.
+    fn load(&mut self, req: usize, name: &OsStr) -> Option<usize> {
+        if let Some(i) = self.already_loaded(name) {
+            self.alias(i, name);
+            return Some(i);
+        }
+        let search = Search {
+            ctx: self.ctx,
+            loader: &self.loader,
+            objects: &self.objects,
+        };
+        let mut searched = Vec::new();
+        let mut note = None;
+        for (via, dir, file) in search.candidates(req, name) {
+            if let Some(dir) = &dir {
+                let shown = normalize(dir.loc.path());
+                if !searched.contains(&shown) {
+                    searched.push(shown);
+                }
+            }
+            let found = match probe(self.ctx, &self.loader, &file) {
+                Probe::Absent => continue,
+                Probe::Skip(why) => {
+                    note.get_or_insert(why);
+                    continue;
+                }
+                Probe::Fatal(why) => {
+                    note = Some(why);
+                    break;
+                }
+                Probe::Found(found) => found,
+            };
+            let at = search.place(name, dir.as_ref(), &file);
+            if let Some(i) = self.objects.iter().position(|o| o.id == found.id) {
+                self.alias(i, name);
+                let object = &mut self.objects[i];
+                if object.at != at && !object.aliases.iter().any(|(_, a)| *a == at) {
+                    object.aliases.push((file, at));
+                }
+                return Some(i);
+            }
+            let Candidate { source, facts, id } = *found;
+            self.objects.push(Object {
+                loc: file,
+                source,
+                facts,
+                via,
+                at,
+                loaded_by: Some(req),
+                deps: Vec::new(),
+                names: vec![name.to_os_string()],
+                aliases: Vec::new(),
+                id,
+            });
+            return Some(self.objects.len() - 1);
+        }
+        self.missing.push(Missing {
+            name: name.to_os_string(),
+            needed_by: normalize(self.objects[req].loc.path()),
+            searched,
+            note,
+        });
+        None
+    }
+
+    fn alias(&mut self, i: usize, name: &OsStr) {
+        if !self.objects[i].names.iter().any(|n| n == name) {
+            self.objects[i].names.push(name.to_os_string());
+        }
+    }
+
+    /// glibc step 0 (name, path or SONAME), or musl's reserved names and file names.
+    fn already_loaded(&self, name: &OsStr) -> Option<usize> {
+        match self.loader.libc {
+            Libc::Glibc => self.objects.iter().position(|o| {
+                o.names.iter().any(|n| n == name)
+                    || o.facts.soname.as_deref() == Some(name)
+                    || (o.via != Via::Input && o.loc.path().as_os_str() == name)
+            }),
+            Libc::Musl => {
+                if self.loader.musl_reserved(name) {
+                    return self.objects.iter().position(|o| o.via == Via::Interpreter);
+                }
+                self.objects
+                    .iter()
+                    .position(|o| o.via != Via::Input && o.loc.path().file_name() == Some(name))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fsroot::Root;
+    use std::path::PathBuf;
+
+    fn host_context() -> Context {
+        Context::new(Root::host(), Vec::new(), PathBuf::from("/"))
+    }
+
+    /// What a closure found, in order, as text.
+    fn found(closure: &Closure) -> String {
+        format!("{:?}\n{:?}", closure.objects, closure.missing)
+    }
+
+    #[test]
+    fn one_context_for_many_inputs_finds_what_one_for_each_finds() {
+        let fixtures = crate::test_fixtures::fixtures();
+        let inputs = ["rpath/bin/app", "hello/bin/hello-leaf", "rpath/bin/app"];
+        let shared = host_context();
+        for program in inputs {
+            let path = fixtures.join(program);
+            let at = ArchivePath::root()
+                .join("app")
+                .join(path.file_name().unwrap());
+            let alone = input(&host_context(), &path, at.clone()).unwrap();
+            let together = input(&shared, &path, at).unwrap();
+            assert!(alone.objects.len() > 3, "{program} needs libraries");
+            assert_eq!(found(&together), found(&alone), "{program}");
+        }
+        // Resolved inside a root, as the image check does, with the files planning read.
+        let in_fixtures = Context::new(Root::new(&fixtures), Vec::new(), PathBuf::from("/"));
+        let checking = Context::new(Root::new(&fixtures), Vec::new(), PathBuf::from("/"))
+            .sharing_files(&in_fixtures);
+        let program = Path::new("/runpath-ok/bin/app");
+        let at = ArchivePath::normalized(program);
+        let alone = in_root(&in_fixtures, program, at.clone()).unwrap();
+        let together = in_root(&checking, program, at).unwrap();
+        assert_eq!(found(&together), found(&alone));
+    }
+}

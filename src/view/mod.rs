@@ -1,0 +1,13 @@
+//! Views of a plan for people and scripts: `--list` and `-v` ([`list`]),
+//! `--json` ([`json`]), `--tree` ([`tree`]) and the size view `--report`
+//! ([`report`]).
+
+mod json;
+mod list;
+mod report;
+mod tree;
+
+pub use json::json;
+pub use list::{list, verbose};
+pub use report::{Report, human};
+pub use tree::tree;

@@ -1,0 +1,21 @@
+//! The writer: turns a plan into tar (optionally gzip) bytes, and is the only
+//! part that touches the output.
+//!
+//! [`output`] owns where the bytes go (a temporary file renamed into place,
+//! standard output, a device); [`tar`] encodes the entries; [`gzip`]
+//! compresses on every core with [`deflate`]'s gzip parameters;
+//! [`writeback`] syncs the archive to disk while it is written.
+
+mod deflate;
+mod gzip;
+mod output;
+mod tar;
+mod writeback;
+
+pub use output::{Output, Written, remove_partial, write};
+
+// For the image writer, which writes layers with the same tar stream, gzip
+// and write-behind.
+pub(crate) use gzip::ChunkedGz;
+pub(crate) use tar::tar_into;
+pub(crate) use writeback::Writeback;
