@@ -169,7 +169,7 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Image")]
 pub struct ImageFlags {
-    /// Also write an image: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or docker://HOST[:PORT]/REPO[:TAG]; without -o no tarball is written
+    /// Write an image instead of a tarball (with -o, both): oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or docker://HOST[:PORT]/REPO[:TAG]
     #[arg(long, value_name = "TRANSPORT:REF", conflicts_with_all = ["list", "tree", "name"])]
     pub image: Option<String>,
 
