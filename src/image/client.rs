@@ -22,6 +22,8 @@ pub enum Body<'a> {
 }
 
 /// One registry and repository, with the authorization that works there.
+/// Clones share the connection pool; each keeps its own authorization.
+#[derive(Clone)]
 pub struct Client<'a> {
     agent: ureq::Agent,
     pub target: &'a RegistryRef,

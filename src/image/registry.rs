@@ -1,9 +1,10 @@
 //! Pushing to a registry with the OCI distribution API, with no daemon.
 //!
 //! Every blob is checked (`HEAD`) and uploaded only when the registry lacks
-//! it (`POST` an upload, `PUT` the bytes with their digest); the manifest
-//! goes last (`PUT` under the tag), so a push that fails leaves no tag
-//! pointing at missing blobs. [`Client`] speaks HTTP and authenticates.
+//! it (`POST` an upload, `PUT` the bytes with their digest), all blobs at
+//! the same time. The manifest goes last (`PUT` under the tag), once every
+//! blob is there, so a push that fails leaves no tag pointing at missing
+//! blobs. [`Client`] speaks HTTP and authenticates.
 
 use std::path::PathBuf;
 
@@ -36,19 +37,28 @@ pub fn push(
 ) -> Result<Pushed, ImageError> {
     let creds = auth::creds_for(&target.host, settings.creds.as_deref())?;
     let mut client = Client::connect(target, creds, settings.insecure)?;
-    let (mut uploaded, mut present) = (0, 0);
-    for blob in image.blobs() {
-        let url = format!("/v2/{}/blobs/{}", target.repo, blob.digest);
-        let response = client.send("HEAD", &url, &Body::Empty, None)?;
-        match response.status().as_u16() {
-            200 => present += 1,
-            404 => {
-                upload(&mut client, &blob.digest, store.path(&blob.digest))?;
-                uploaded += 1;
-            }
-            _ => return Err(client.refused("HEAD", &url, response)),
-        }
-    }
+    // Blobs go at the same time, as skopeo sends them; the manifest waits for all.
+    let sent = std::thread::scope(|scope| {
+        let jobs: Vec<_> = image
+            .blobs()
+            .map(|blob| {
+                let mut client = client.clone();
+                scope.spawn(move || send_blob(&mut client, &blob.digest, store))
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|job| {
+                job.join().unwrap_or_else(|_| {
+                    Err(ImageError::Protocol {
+                        registry: target.host.clone(),
+                        reason: "an upload thread failed".into(),
+                    })
+                })
+            })
+            .collect::<Result<Vec<bool>, ImageError>>()
+    })?;
+    let uploaded = sent.iter().filter(|&&sent| sent).count();
+    let present = sent.len() - uploaded;
     let url = format!("/v2/{}/manifests/{}", target.repo, target.tag);
     let body = Body::Bytes(&image.manifest_bytes);
     let response = client.send("PUT", &url, &body, Some(oci::MANIFEST))?;
@@ -70,6 +80,17 @@ pub fn push(
         uploaded,
         present,
     })
+}
+
+/// Sends one blob unless the registry has it; returns whether it was sent.
+fn send_blob(client: &mut Client<'_>, digest: &str, store: &Store) -> Result<bool, ImageError> {
+    let url = format!("/v2/{}/blobs/{digest}", client.target.repo);
+    let response = client.send("HEAD", &url, &Body::Empty, None)?;
+    match response.status().as_u16() {
+        200 => Ok(false),
+        404 => upload(client, digest, store.path(digest)).map(|()| true),
+        _ => Err(client.refused("HEAD", &url, response)),
+    }
 }
 
 /// Uploads one blob from its file: starts an upload, then puts the bytes with their digest.
