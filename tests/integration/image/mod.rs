@@ -599,6 +599,18 @@ fn basic_auth_from_creds_or_docker_config_and_a_wrong_password_is_clear() {
         tmp.path(),
         &["--image", &at("creds"), "--creds", "alice:s3cret", &hello],
     ));
+    // --creds USER reads the password from standard input.
+    let out = assert_cmd::Command::cargo_bin("extract-elf-so")
+        .unwrap()
+        .current_dir(tmp.path())
+        .env("HOME", tmp.path())
+        .env_remove("DOCKER_CONFIG")
+        .args(["--image", &at("stdin"), "--creds", "alice", &hello])
+        .write_stdin("s3cret\n")
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    ok(out);
 
     let config = tmp.path().join("docker");
     fs::create_dir(&config).unwrap();
@@ -641,6 +653,7 @@ fn basic_auth_from_creds_or_docker_config_and_a_wrong_password_is_clear() {
         let creds = "--creds=alice:s3cret";
         for (tag, there) in [
             ("creds", true),
+            ("stdin", true),
             ("config", true),
             ("wrong", false),
             ("anonymous", false),
