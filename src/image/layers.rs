@@ -195,3 +195,77 @@ pub fn write(
         blob: Blob { digest, size },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fsroot::Root;
+    use crate::plan::Planner;
+    use crate::resolve::{self, Context};
+    use crate::test_fixtures::fixtures;
+    use std::collections::BTreeSet;
+    use std::path::PathBuf;
+
+    fn planned(program: &Path) -> Planned {
+        let ctx = Context::new(Root::host(), Vec::new(), PathBuf::from("/"));
+        let at = ArchivePath::normalized(Path::new("/app/prog"));
+        let closure = resolve::input(&ctx, program, at).unwrap();
+        let mut planner = Planner::new(Root::host(), None);
+        planner.add_closure(&closure, Role::Input).unwrap();
+        Planned {
+            plan: planner.finish(),
+            closures: vec![closure],
+            missing: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_layers_share_out_the_plan_and_together_make_its_tree() {
+        let planned = planned(&fixtures().join("hello/bin/hello-leaf"));
+        let parts = split(&planned, 7);
+        let names: Vec<Part> = parts.iter().map(|(p, _, _)| *p).collect();
+        assert_eq!(names, [Part::Base, Part::Libraries, Part::Files]);
+        let owned = planned
+            .plan
+            .entries
+            .iter()
+            .filter(|e| !(e.node == Node::Dir && e.role == Role::Parent))
+            .count();
+        assert_eq!(parts.iter().map(|(_, _, own)| own).sum::<usize>(), owned);
+        let all: BTreeSet<&ArchivePath> = planned.plan.entries.iter().map(|e| &e.path).collect();
+        let union: BTreeSet<&ArchivePath> = parts
+            .iter()
+            .flat_map(|(_, plan, _)| plan.entries.iter().map(|e| &e.path))
+            .collect();
+        assert_eq!(union, all);
+        for (part, plan, _) in &parts {
+            assert!(plan.entries.iter().all(|e| e.mtime == 7), "{part:?}");
+            // Each layer holds the directories above its own entries.
+            let paths: BTreeSet<&Path> = plan.entries.iter().map(|e| e.path.as_path()).collect();
+            for path in &paths {
+                let parent = path.parent().unwrap();
+                assert!(
+                    parent == Path::new("/") || paths.contains(parent),
+                    "{part:?}: {path:?}"
+                );
+            }
+        }
+        let names_in = |part: Part| -> Vec<String> {
+            let (_, plan, _) = parts.iter().find(|(p, _, _)| *p == part).unwrap();
+            plan.entries
+                .iter()
+                .filter(|e| e.node != Node::Dir)
+                .map(|e| e.path.display().to_string())
+                .collect()
+        };
+        let base = names_in(Part::Base);
+        assert!(base.iter().any(|p| p.ends_with("/libc.so.6")), "{base:?}");
+        assert!(base.iter().any(|p| p.contains("ld-linux")), "{base:?}");
+        let libraries = names_in(Part::Libraries);
+        assert!(
+            libraries.iter().all(|p| p.contains("libleaf")),
+            "{libraries:?}"
+        );
+        assert_eq!(names_in(Part::Files), ["/app/prog"]);
+    }
+}
