@@ -34,9 +34,10 @@ pub mod test_ldcache;
 pub use error::{Error, LoadProblem, LoadProblemKind, Result, chain, describe_io};
 pub use fsroot::{ArchivePath, Node, Root};
 pub use image::{
-    ImageError, Outcome as ImageOutcome, Request as ImageRequest, Settings as ImageSettings,
-    remove_partial as remove_partial_image, report_json as image_report_json,
-    report_text as image_report_text, summary as image_summary, write_image,
+    CredsSource, ImageError, Login, Outcome as ImageOutcome, Request as ImageRequest,
+    Setting as ImageSetting, Settings as ImageSettings, remove_partial as remove_partial_image,
+    report_json as image_report_json, report_text as image_report_text, summary as image_summary,
+    write_image,
 };
 pub use pipeline::{ExtraFile, Options, plan};
 pub use plan::{Entry, Plan, Planned, Role};

@@ -11,20 +11,20 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-use super::error::ImageError;
+use super::error::{CredsSource, ImageError, Setting};
 
 /// A user name and password for one registry, and where they came from.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Creds {
     pub user: String,
     pub pass: String,
-    /// `--creds` or the config file's path, for messages.
-    pub from: String,
+    /// Given for the run, or the config file's path, for messages.
+    pub from: CredsSource,
 }
 
 impl fmt::Debug for Creds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Creds({}, from {})", self.user, self.from)
+        write!(f, "Creds({}, from {:?})", self.user, self.from)
     }
 }
 
@@ -48,9 +48,13 @@ pub fn creds_for(host: &str, flag: Option<&str>) -> Result<Option<Creds>, ImageE
             None => (spec.to_string(), read_password()?),
         };
         if user.is_empty() {
-            return Err(ImageError::flag("--creds", spec, "expected USER[:PASS]"));
+            return Err(ImageError::value(
+                Setting::Creds,
+                spec,
+                "expected USER[:PASS]",
+            ));
         }
-        let from = "--creds".to_string();
+        let from = CredsSource::Given;
         return Ok(Some(Creds { user, pass, from }));
     }
     let Some(path) = config_path() else {
@@ -106,7 +110,7 @@ pub fn from_config(path: &Path, text: &[u8], host: &str) -> Result<Option<Creds>
     let Some(entry) = entry else {
         return Ok(None);
     };
-    let from = path.display().to_string();
+    let from = CredsSource::ConfigFile(path.to_path_buf());
     if let Some(auth) = entry
         .get("auth")
         .and_then(Value::as_str)
@@ -243,7 +247,7 @@ mod tests {
             (creds.user.as_str(), creds.pass.as_str()),
             ("alice", "s3:cret")
         );
-        assert_eq!(creds.from, path.display().to_string());
+        assert_eq!(creds.from, CredsSource::ConfigFile(path.to_path_buf()));
         let bob = from_config(path, text.as_bytes(), "other:1")
             .unwrap()
             .unwrap();
@@ -268,9 +272,9 @@ mod tests {
         let creds = Creds {
             user: "u".into(),
             pass: "p".into(),
-            from: "--creds".into(),
+            from: CredsSource::Given,
         };
         assert_eq!(creds.basic(), "Basic dTpw");
-        assert_eq!(format!("{creds:?}"), "Creds(u, from --creds)");
+        assert_eq!(format!("{creds:?}"), "Creds(u, from Given)");
     }
 }

@@ -11,7 +11,7 @@ use ureq::http::{self, Response};
 
 use super::auth::{self, Challenge, Creds};
 use super::blob;
-use super::error::ImageError;
+use super::error::{ImageError, Login};
 use super::reference::RegistryRef;
 
 /// A request body.
@@ -66,12 +66,18 @@ impl<'a> Client<'a> {
                 client.base = format!("http://{}", target.host);
                 client.call("GET", "/v2/", &Body::Empty, None)?
             }
-            Err(ImageError::Transport { reason, .. }) => {
-                return Err(client.transport(
-                    "GET",
-                    "/v2/",
-                    format!("{reason} (plain HTTP is used only with --insecure)"),
-                ));
+            Err(ImageError::Transport {
+                registry,
+                method,
+                url,
+                reason,
+            }) => {
+                return Err(ImageError::HttpsOnly {
+                    registry,
+                    method,
+                    url,
+                    reason,
+                });
             }
             Err(e) => return Err(e),
         };
@@ -146,10 +152,13 @@ impl<'a> Client<'a> {
             })?;
         match challenge {
             Challenge::Basic => {
-                let creds = self.creds.as_ref().ok_or_else(|| ImageError::Protocol {
-                    registry: registry.clone(),
-                    reason: format!("authentication required; {}", self.login_hint()),
-                })?;
+                let creds = self
+                    .creds
+                    .as_ref()
+                    .ok_or_else(|| ImageError::NoCredentials {
+                        registry: registry.clone(),
+                        login: Box::new(self.login()),
+                    })?;
                 self.authorization = Some(creds.basic());
             }
             Challenge::Bearer {
@@ -174,9 +183,9 @@ impl<'a> Client<'a> {
     ) -> Result<String, ImageError> {
         let plain = realm.starts_with("http://");
         if plain && !self.plain_allowed && !realm_is_loopback(realm) {
-            return Err(ImageError::Protocol {
+            return Err(ImageError::PlainTokenRealm {
                 registry: self.target.host.clone(),
-                reason: format!("token realm {realm} is plain HTTP; use --insecure to allow it"),
+                realm: realm.to_string(),
             });
         }
         let push_scope = format!("repository:{}:pull,push", self.target.repo);
@@ -212,16 +221,16 @@ impl<'a> Client<'a> {
             })
     }
 
-    fn login_hint(&self) -> String {
+    /// What a refused login points at.
+    fn login(&self) -> Login {
         match &self.creds {
-            Some(creds) => format!(
-                "check the credentials of {} (from {})",
-                creds.user, creds.from
-            ),
-            None => format!(
-                "give --creds USER[:PASS] or an auths entry for {} in $DOCKER_CONFIG/config.json",
-                self.target.host
-            ),
+            Some(creds) => Login::Check {
+                user: creds.user.clone(),
+                from: creds.from.clone(),
+            },
+            None => Login::Missing {
+                host: self.target.host.clone(),
+            },
         }
     }
 
@@ -256,17 +265,14 @@ impl<'a> Client<'a> {
             (true, false) => format!(" {reason}"),
             (true, true) => String::new(),
         };
-        let hint = match status.as_u16() {
-            401 | 403 => format!("; {}", self.login_hint()),
-            _ => String::new(),
-        };
+        let login = matches!(status.as_u16(), 401 | 403).then(|| Box::new(self.login()));
         ImageError::Status {
             registry: self.target.host.clone(),
             method,
             url: shown(url),
             status: status.as_u16(),
             detail,
-            hint,
+            login,
         }
     }
 }

@@ -27,5 +27,5 @@ mod show;
 pub use blob::remove_partial;
 pub use build::{Outcome, write_image};
 pub use config::{Request, Settings};
-pub use error::ImageError;
+pub use error::{CredsSource, ImageError, Login, Setting};
 pub use show::{report_json, report_text, summary};

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::error::ImageError;
+use super::error::{ImageError, Setting};
 
 /// The tag used when a reference names none.
 pub const DEFAULT_TAG: &str = "latest";
@@ -75,7 +75,7 @@ const TRANSPORTS: &str = "oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:
 impl Reference {
     /// Parses an `--image` value.
     pub fn parse(spec: &str) -> Result<Reference, ImageError> {
-        let bad = |reason: &str| ImageError::flag("--image", spec, reason);
+        let bad = |reason: &str| ImageError::value(Setting::Image, spec, reason);
         if let Some(rest) = spec.strip_prefix("docker://") {
             return parse_registry(rest)
                 .map(Reference::Registry)
@@ -298,7 +298,10 @@ mod tests {
             "docker-archive:x.tar:UPPER:tag",
         ] {
             let err = Reference::parse(spec).unwrap_err().to_string();
-            assert!(err.starts_with(&format!("--image {spec}: ")), "{err}");
+            assert!(
+                err.starts_with(&format!("image reference {spec}: ")),
+                "{err}"
+            );
         }
     }
 
