@@ -2,7 +2,7 @@
 //! the lock on its CA store, and the policy for tests that need something
 //! optional.
 
-use std::fs;
+use std::fs::{self, File};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
@@ -63,16 +63,53 @@ pub fn free_port() -> u16 {
 
 /// The host's CA store. Readers: tests that pack or compare the host's CA
 /// bundle (`--cert`). Writer: the curl test in `extras`, which trusts a
-/// throwaway CA on the host for its duration. All tests share one process, so
-/// this keeps every reader out of that window.
+/// throwaway CA on the host for its duration. The tests of this process
+/// share a lock, and so do test runs of other checkouts on the same machine
+/// (an advisory lock on a file in the temporary directory), so no reader
+/// sees the store while it is changed.
 static CA_STORE: RwLock<()> = RwLock::new(());
 
+/// The lock file every test run on this machine shares.
+fn ca_lock_file() -> File {
+    let path = std::env::temp_dir().join("extract-elf-so-tests-ca-store.lock");
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("opening {}: {e}", path.display()))
+}
+
+/// Keeps the host's CA store from changing while alive.
+pub struct CaRead {
+    _file: File,
+    _thread: RwLockReadGuard<'static, ()>,
+}
+
+/// Keeps everyone else away from the host's CA store while alive.
+pub struct CaWrite {
+    _file: File,
+    _thread: RwLockWriteGuard<'static, ()>,
+}
+
 /// Holds off the test that changes the host's CA store while alive.
-pub fn ca_read() -> RwLockReadGuard<'static, ()> {
-    CA_STORE.read().unwrap_or_else(|e| e.into_inner())
+pub fn ca_read() -> CaRead {
+    let thread = CA_STORE.read().unwrap_or_else(|e| e.into_inner());
+    let file = ca_lock_file();
+    file.lock_shared().expect("locking the CA store for reading");
+    CaRead {
+        _file: file,
+        _thread: thread,
+    }
 }
 
 /// Waits for every reader of the host's CA store, then keeps them out while alive.
-pub fn ca_write() -> RwLockWriteGuard<'static, ()> {
-    CA_STORE.write().unwrap_or_else(|e| e.into_inner())
+pub fn ca_write() -> CaWrite {
+    let thread = CA_STORE.write().unwrap_or_else(|e| e.into_inner());
+    let file = ca_lock_file();
+    file.lock().expect("locking the CA store for writing");
+    CaWrite {
+        _file: file,
+        _thread: thread,
+    }
 }
