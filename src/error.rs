@@ -67,12 +67,14 @@ pub enum Error {
         second: PathBuf,
     },
 
-    /// A link of a directory input leads to something the archive does not hold.
+    /// Links (given with a directory input, or added as links) that would
+    /// lead to nothing in the archive.
     #[error(
-        "{}: the link leads out of the directory input to something the archive does not hold",
-        .link.display()
+        "{} would lead to nothing in the archive:{}",
+        if .0.len() == 1 { "a link" } else { "links" },
+        DanglingList(.0)
     )]
-    LinkLeavesTree { link: PathBuf },
+    DanglingLinks(Vec<DanglingLink>),
 
     /// The planned image's own loader would not load what was resolved.
     #[error("the archive would not load as planned, nothing written:{}", ProblemList(.0))]
@@ -113,6 +115,50 @@ pub enum Error {
     /// Binary data would go to a terminal.
     #[error("refusing to write an archive to a terminal; redirect or pipe standard output")]
     StdoutIsTerminal,
+}
+
+/// A link that would lead to nothing in the archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DanglingLink {
+    /// Host path of the link.
+    pub link: PathBuf,
+    /// Archive path of the link.
+    pub at: PathBuf,
+    /// Its target, as stored.
+    pub target: PathBuf,
+    /// The archive path the target names, folded lexically.
+    pub reaches: PathBuf,
+    /// The file or directory the target leads to on the host, when it exists.
+    pub host: Option<PathBuf>,
+}
+
+impl fmt::Display for DanglingLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} -> {}: nothing at {} in the archive",
+            self.link.display(),
+            self.target.display(),
+            self.reaches.display()
+        )?;
+        if self.host.is_none() {
+            write!(f, ", and the link leads nowhere here either")?;
+        }
+        Ok(())
+    }
+}
+
+struct DanglingList<'a>(&'a [DanglingLink]);
+
+impl fmt::Display for DanglingList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One link on the same line, several one to a line.
+        let sep = if self.0.len() == 1 { " " } else { "\n  " };
+        for link in self.0 {
+            write!(f, "{sep}{link}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Shorthand for results of this crate.
@@ -226,7 +272,7 @@ impl Clone for Error {
                 first: first.clone(),
                 second: second.clone(),
             },
-            Error::LinkLeavesTree { link } => Error::LinkLeavesTree { link: link.clone() },
+            Error::DanglingLinks(links) => Error::DanglingLinks(links.clone()),
             Error::WouldNotLoad(problems) => Error::WouldNotLoad(problems.clone()),
             Error::NssModulesMissing { lacking, libc } => Error::NssModulesMissing {
                 lacking: lacking.clone(),

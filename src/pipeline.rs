@@ -68,6 +68,7 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     }
     for extra in &opts.extra_files {
         let added = files::add(&ctx, &extra.src, &extra.dest, Role::Extra, false)?;
+        outside.extend(added.outside.iter().cloned());
         take_in(&mut planner, added, Role::Extra, &mut closures)?;
     }
     if opts.nss_net {
@@ -80,13 +81,7 @@ pub fn plan(opts: &Options) -> Result<Planned> {
             planner.apply(request, &closures)?;
         }
     }
-    for link in &outside {
-        if !planner.tree().has(&link.at) {
-            return Err(Error::LinkLeavesTree {
-                link: link.src.clone(),
-            });
-        }
-    }
+    files::dangling(&outside, planner.tree())?;
     let mut missing: Vec<Missing> = Vec::new();
     for closure in &closures {
         for m in &closure.missing {

@@ -1,7 +1,9 @@
 //! What the command line prints: the summary, warnings, and errors with the
 //! flag that would help.
 
-use extract_elf_so::{Error, Missing, Output, Plan, Written, chain, human};
+use std::path::Path;
+
+use extract_elf_so::{DanglingLink, Error, Missing, Output, Plan, Written, chain, human};
 
 /// The one line printed on success.
 pub fn summary(output: &Output, plan: &Plan, written: &Written) -> String {
@@ -56,8 +58,42 @@ pub fn error(err: &anyhow::Error) -> String {
         Error::NoCaBundle { .. } => {
             format!("--cert: {text} (Debian and Ubuntu: install ca-certificates)")
         }
-        Error::LinkLeavesTree { .. } => format!("{text}; add its target with --add-file"),
+        Error::DanglingLinks(links) => dangling(links),
         _ => text,
+    }
+}
+
+/// Links that would dangle, each with the `--add-file` that brings its
+/// target (or, for `/bin/sh`, `--shell`).
+fn dangling(links: &[DanglingLink]) -> String {
+    let mut text = format!(
+        "{} would lead to nothing in the archive:",
+        if links.len() == 1 { "a link" } else { "links" }
+    );
+    for link in links {
+        // One link on the same line, several one to a line.
+        text.push_str(if links.len() == 1 { " " } else { "\n  " });
+        text.push_str(&link.to_string());
+        if let Some(host) = &link.host {
+            text.push_str(&format!(
+                " (here it is {}): add it with --add-file {}",
+                host.display(),
+                add_file(host, &link.reaches)
+            ));
+        }
+        if link.at == Path::new("/bin/sh") {
+            text.push_str("; or pack the shell with --shell");
+        }
+    }
+    text
+}
+
+/// `--add-file`'s value that puts host file `src` at archive path `at`.
+fn add_file(src: &Path, at: &Path) -> String {
+    if src == at {
+        src.display().to_string()
+    } else {
+        format!("{}:{}", src.display(), at.display())
     }
 }
 
@@ -74,12 +110,24 @@ mod tests {
 
     #[test]
     fn errors_that_a_flag_would_help_name_it() {
-        let err = anyhow::Error::from(Error::LinkLeavesTree {
-            link: "/t/link".into(),
-        });
+        let link = |at: &str, target: &str, reaches: &str, host: Option<&str>| DanglingLink {
+            link: format!("/h{at}").into(),
+            at: at.into(),
+            target: target.into(),
+            reaches: reaches.into(),
+            host: host.map(Into::into),
+        };
+        let err = anyhow::Error::from(Error::DanglingLinks(vec![
+            link("/bin/sh", "dash", "/bin/dash", Some("/usr/bin/dash")),
+            link("/t/abs", "/etc/x", "/etc/x", Some("/etc/x")),
+            link("/t/gone", "nowhere", "/t/nowhere", None),
+        ]));
         assert_eq!(
             error(&err),
-            "/t/link: the link leads out of the directory input to something the archive does not hold; add its target with --add-file"
+            "links would lead to nothing in the archive:\n  \
+             /h/bin/sh -> dash: nothing at /bin/dash in the archive (here it is /usr/bin/dash): add it with --add-file /usr/bin/dash:/bin/dash; or pack the shell with --shell\n  \
+             /h/t/abs -> /etc/x: nothing at /etc/x in the archive (here it is /etc/x): add it with --add-file /etc/x\n  \
+             /h/t/gone -> nowhere: nothing at /t/nowhere in the archive, and the link leads nowhere here either"
         );
         let err = anyhow::Error::from(Error::NoCaBundle {
             root: Some("/r".into()),

@@ -17,4 +17,5 @@ mod hardening;
 mod inspect;
 mod layout;
 mod resolve;
+mod run_time;
 mod util;
