@@ -76,6 +76,10 @@ pub enum Error {
     )]
     DanglingLinks(Vec<DanglingLink>),
 
+    /// What a run-time need was to be packed from is not in the root.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+
     /// The planned image's own loader would not load what was resolved.
     #[error("the archive would not load as planned, nothing written:{}", ProblemList(.0))]
     WouldNotLoad(Vec<LoadProblem>),
@@ -115,6 +119,15 @@ pub enum Error {
     /// Binary data would go to a terminal.
     #[error("refusing to write an archive to a terminal; redirect or pipe standard output")]
     StdoutIsTerminal,
+}
+
+/// What a run-time need (users, gconv, time zones, a locale, the shell, a
+/// library to `dlopen`) was to be packed from, missing from the root. Host
+/// paths, so that a sysroot's are shown as they can be looked at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    #[error("no account {name} in {}", .file.display())]
+    Account { name: String, file: PathBuf },
 }
 
 /// A link that would lead to nothing in the archive.
@@ -273,6 +286,7 @@ impl Clone for Error {
                 second: second.clone(),
             },
             Error::DanglingLinks(links) => Error::DanglingLinks(links.clone()),
+            Error::Unavailable(what) => Error::Unavailable(what.clone()),
             Error::WouldNotLoad(problems) => Error::WouldNotLoad(problems.clone()),
             Error::NssModulesMissing { lacking, libc } => Error::NssModulesMissing {
                 lacking: lacking.clone(),

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::extras::{cert, files, nss};
+use crate::extras::mkdir::EmptyDir;
+use crate::extras::{cert, files, mkdir, nss, users};
 use crate::fsroot::{ArchivePath, Root};
 use crate::plan::{Planned, Planner, Role, verify};
 use crate::resolve::{self, Closure, Context, Missing};
@@ -31,6 +32,11 @@ pub struct Options {
     pub nss_net: bool,
     /// Add the root CA bundle.
     pub cert: bool,
+    /// Write `/etc/passwd` and `/etc/group` with the default accounts and
+    /// these of the root's (`None`: do not).
+    pub users: Option<Vec<String>>,
+    /// Empty directories to make.
+    pub mkdirs: Vec<EmptyDir>,
     /// Upper bound for modification times (`SOURCE_DATE_EPOCH`).
     pub source_date_epoch: Option<u64>,
 }
@@ -52,11 +58,11 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     let mut planner = Planner::new(opts.root.clone(), opts.source_date_epoch);
     let mut closures = Vec::new();
     let mut outside = Vec::new();
+    let is_dir = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_dir());
     for (input, at, role) in jobs {
         // Errors (a missing file, a link that only resolves inside --root)
         // are left to the resolver, which reports them with their paths.
-        let is_dir = std::fs::metadata(input).is_ok_and(|m| m.is_dir());
-        if is_dir && role == Role::Input {
+        if is_dir(input) && role == Role::Input {
             let added = files::add(&ctx, input, &at, role, true)?;
             outside.extend(added.outside.iter().cloned());
             take_in(&mut planner, added, role, &mut closures)?;
@@ -71,6 +77,11 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         outside.extend(added.outside.iter().cloned());
         take_in(&mut planner, added, Role::Extra, &mut closures)?;
     }
+    // Files and directories, after the extra files, which win.
+    if let Some(names) = &opts.users {
+        apply(&mut planner, users::requests(&opts.root, names)?, &closures)?;
+    }
+    apply(&mut planner, mkdir::requests(&opts.mkdirs), &closures)?;
     if opts.nss_net {
         for request in nss::requests(&ctx, &mut closures, planner.tree())? {
             planner.apply(request, &closures)?;
@@ -97,6 +108,18 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         closures,
         missing,
     })
+}
+
+/// Plans the requests of an extra, in order.
+fn apply(
+    planner: &mut Planner,
+    requests: Vec<crate::plan::Request>,
+    closures: &[Closure],
+) -> Result<()> {
+    for request in requests {
+        planner.apply(request, closures)?;
+    }
+    Ok(())
 }
 
 /// Plans what a file or tree brought in: its entries, then its closures.

@@ -17,6 +17,11 @@ Examples:
   A scratch image of wrk that can resolve host names and verify TLS peers:
     extract-elf-so -z --nss-net --cert /usr/bin/wrk
 
+  nginx with its configuration, users, modules and the directories it writes:
+    extract-elf-so --users=www-data --add-file /etc/nginx --add-file /usr/share/nginx \\
+      --add-file /usr/lib/nginx/modules --mkdir /run --mkdir /var/lib/nginx \\
+      --mkdir /var/log/nginx /usr/sbin/nginx
+
   Add a config file at its place in the image:
     extract-elf-so --add-file redis.conf:/etc/redis/redis.conf /usr/bin/redis-server
 
@@ -125,6 +130,22 @@ pub struct Cli {
         help_heading = "Extra files"
     )]
     pub add_file: Vec<OsString>,
+
+    /// Write /etc/passwd and /etc/group: root, nobody, nonroot, and the root's NAMEs
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_delimiter = ',',
+        help_heading = "Run-time needs"
+    )]
+    pub users: Option<Vec<String>>,
+
+    /// Make an empty directory, mode octal (default 0755), e.g. /tmp:1777 (repeatable)
+    #[arg(long, value_name = "PATH[:MODE]", help_heading = "Run-time needs")]
+    pub mkdir: Vec<OsString>,
 
     /// Print what would be written (path, kind, source or target), and write nothing
     #[arg(long, help_heading = "Inspect without writing")]

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use extract_elf_so::{DanglingLink, Error, Missing, Output, Plan, Written, chain, human};
+use extract_elf_so::{
+    DanglingLink, Error, Missing, Output, Plan, Unavailable, Written, chain, human,
+};
 
 /// The one line printed on success.
 pub fn summary(output: &Output, plan: &Plan, written: &Written) -> String {
@@ -59,7 +61,15 @@ pub fn error(err: &anyhow::Error) -> String {
             format!("--cert: {text} (Debian and Ubuntu: install ca-certificates)")
         }
         Error::DanglingLinks(links) => dangling(links),
+        Error::Unavailable(what) => unavailable(what, &text),
         _ => text,
+    }
+}
+
+/// What a flag that packs a run-time need could not find, with the flag.
+fn unavailable(what: &Unavailable, text: &str) -> String {
+    match what {
+        Unavailable::Account { .. } => format!("--users: {text}"),
     }
 }
 
@@ -129,6 +139,11 @@ mod tests {
              /h/t/abs -> /etc/x: nothing at /etc/x in the archive (here it is /etc/x): add it with --add-file /etc/x\n  \
              /h/t/gone -> nowhere: nothing at /t/nowhere in the archive, and the link leads nowhere here either"
         );
+        let err = anyhow::Error::from(Error::from(Unavailable::Account {
+            name: "www-data".into(),
+            file: "/r/etc/passwd".into(),
+        }));
+        assert_eq!(error(&err), "--users: no account www-data in /r/etc/passwd");
         let err = anyhow::Error::from(Error::NoCaBundle {
             root: Some("/r".into()),
             looked: vec!["/a", "/b"],

@@ -1,7 +1,11 @@
 //! What goes into the archive besides the closures, asked of the plan as
 //! [`Request`](crate::plan::Request)s: extra files and directory inputs
-//! ([`files`]), what name lookup needs ([`nss`]), the CA bundle ([`cert`]).
+//! ([`files`]), what name lookup needs ([`nss`]), the CA bundle ([`cert`]),
+//! and what programs need at run time that no ELF header names: user and
+//! group files ([`users`]) and empty directories ([`mkdir`]).
 
 pub mod cert;
 pub mod files;
+pub mod mkdir;
 pub mod nss;
+pub mod users;

@@ -15,11 +15,14 @@ pub enum Role {
     Nss,
     /// The CA bundle and its well-known paths (`--cert`).
     Cert,
+    /// The user and group files (`--users`).
+    Users,
     /// A file, link or tree given with `--add-file` or as a directory input.
     Extra,
     /// A file the image's loader reads (musl's path file).
     LoaderConfig,
-    /// A directory made to hold other entries.
+    /// A directory made to hold other entries, or made empty (`--mkdir`, a
+    /// home directory).
     Parent,
 }
 
@@ -33,6 +36,7 @@ impl Role {
             Role::Added => "added",
             Role::Nss => "nss",
             Role::Cert => "cert",
+            Role::Users => "users",
             Role::Extra => "extra",
             Role::LoaderConfig => "loader config",
             Role::Parent => "directory",

@@ -3,11 +3,12 @@
 //! and `--dlopen`, on small roots built at test time; and links added with
 //! `--add-file`, or by a directory input, that must not dangle in the image.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::fs::symlink;
+use std::path::Path;
 
-use crate::util::{Kind, assert_fails, fx, os, run, run_tool, tmp, write};
+use crate::util::{Archive, Kind, assert_fails, fx, os, run, run_tool, tmp, tool, write};
 
 // ------------------------------------------------------------------ links
 
@@ -140,4 +141,162 @@ fn add_file_bin_sh_is_a_working_shell_or_a_clear_error() {
     let archive = run_tool(dir.path(), args(&[&"--add-file", &spec])).archive();
     let shell = archive.file("bin/sh");
     assert_eq!(&shell.data[..4], b"\x7fELF", "{}", shell.path);
+}
+
+// ------------------------------------------------------------------ helpers
+
+/// Packs with `args` in `dir` and reads the archive back.
+fn pack(dir: &Path, args: &[OsString]) -> Archive {
+    run_tool(dir, args).archive()
+}
+
+/// The text of an archive file.
+fn text(archive: &Archive, path: &str) -> String {
+    String::from_utf8(archive.file(path).data.clone()).expect("UTF-8")
+}
+
+/// A root with user and group files of its own.
+fn users_root(root: &Path) {
+    write(
+        &root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/bash\n\
+         daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
+         www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n\
+         postgres:x:105:111:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash\n",
+    );
+    write(
+        &root.join("etc/group"),
+        "root:x:0:\ndaemon:x:1:\nwww-data:x:33:\nssl-cert:x:110:postgres\npostgres:!:111:\n",
+    );
+    write(
+        &root.join("etc/shadow"),
+        "root:$6$secret:19000:0:99999:7:::\n",
+    );
+}
+
+const PASSWD: &str = "\
+root:x:0:0:root:/root:/sbin/nologin
+nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
+nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin
+";
+const GROUP: &str = "\
+root:x:0:
+nobody:x:65534:
+tty:x:5:
+staff:x:50:
+nonroot:x:65532:
+";
+
+// ------------------------------------------------------------------ --users, --mkdir
+
+#[test]
+fn users_writes_the_default_accounts_and_the_named_ones_from_the_root() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    users_root(&root);
+    let app = fx("static/bin/app");
+    // `--users INPUT` keeps INPUT an input: the value takes `=`.
+    let archive = pack(dir.path(), &os(&[&"--root", &root, &"--users", &app]));
+    assert_eq!(text(&archive, "etc/passwd"), PASSWD);
+    assert_eq!(text(&archive, "etc/group"), GROUP);
+    assert!(archive.get("usr/local/bin/app").is_some());
+    let home = archive.entry("root");
+    assert_eq!((home.kind, home.mode & 0o7777), (Kind::Dir, 0o700));
+    for absent in ["etc/shadow", "etc/nsswitch.conf", "home", "nonexistent"] {
+        assert!(
+            archive.get(absent).is_none(),
+            "{absent}\n{}",
+            archive.dump()
+        );
+    }
+    // Named accounts come from the root, with their primary groups.
+    let archive = pack(
+        dir.path(),
+        &os(&[&"--root", &root, &"--users=postgres,www-data", &app]),
+    );
+    assert_eq!(
+        text(&archive, "etc/passwd"),
+        format!(
+            "{PASSWD}www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n\
+             postgres:x:105:111:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash\n"
+        )
+    );
+    assert_eq!(
+        text(&archive, "etc/group"),
+        format!("{GROUP}www-data:x:33:\npostgres:x:111:\n")
+    );
+    assert!(archive.get("var").is_none(), "no home but /root is made");
+    // An account the root lacks.
+    assert_fails(
+        dir.path(),
+        &os(&[&"--root", &root, &"--users=www-data,nginx", &app]),
+        1,
+        &[&format!(
+            "--users: no account nginx in {}",
+            root.join("etc/passwd").display()
+        )],
+    );
+}
+
+#[test]
+fn users_keeps_a_passwd_file_given_with_add_file() {
+    let dir = tmp();
+    write(
+        &dir.path().join("mine"),
+        "app:x:1000:1000::/app:/bin/false\n",
+    );
+    let archive = pack(
+        dir.path(),
+        &os(&[
+            &"--users",
+            &"--add-file",
+            &"mine:/etc/passwd",
+            &fx("static/bin/app"),
+        ]),
+    );
+    assert_eq!(
+        text(&archive, "etc/passwd"),
+        "app:x:1000:1000::/app:/bin/false\n"
+    );
+    assert_eq!(text(&archive, "etc/group"), GROUP);
+}
+
+#[test]
+fn mkdir_makes_empty_directories_with_their_modes_and_the_archives_time() {
+    let dir = tmp();
+    let out = dir.path().join("out.tar");
+    // Older than the fixtures (2000-01-01): every time is clamped to it.
+    let epoch = "900000000";
+    let args = os(&[
+        &"-o",
+        &out,
+        &"--mkdir",
+        &"/tmp:1777",
+        &"--mkdir",
+        &"run",
+        &"--mkdir",
+        &"/var/lib/nginx:700",
+        &fx("static/bin/app"),
+    ]);
+    tool(dir.path())
+        .env("SOURCE_DATE_EPOCH", epoch)
+        .args(&args)
+        .assert()
+        .success();
+    let archive = Archive::read_tar(&out);
+    let newest = archive.entry("usr/local/bin/app").mtime;
+    assert_eq!(newest, 900_000_000);
+    for (path, mode) in [
+        ("tmp", 0o1777),
+        ("run", 0o755),
+        ("var", 0o755),
+        ("var/lib", 0o755),
+        ("var/lib/nginx", 0o700),
+    ] {
+        let item = archive.entry(path);
+        assert_eq!(item.kind, Kind::Dir, "{path}");
+        assert_eq!(item.mode & 0o7777, mode, "{path}: {:o}", item.mode);
+        assert_eq!(item.mtime, archive.entry("usr").mtime, "{path}");
+    }
+    assert!(archive.paths().iter().all(|p| !p.starts_with("tmp/")));
 }
