@@ -128,6 +128,22 @@ pub enum Error {
 pub enum Unavailable {
     #[error("no account {name} in {}", .file.display())]
     Account { name: String, file: PathBuf },
+    #[error("no time zone {name} in {}", .dir.display())]
+    Zone { name: String, dir: PathBuf },
+    #[error("{}: no time zone data", .dir.display())]
+    Zoneinfo { dir: PathBuf },
+    #[error(
+        "no compiled locale {name} in {}{}", .dir.display(),
+        .archive.as_ref().map(|a| format!(
+            ", only {} may hold it", .dir.join(a.file_name().unwrap_or_default()).display()
+        )).unwrap_or_default()
+    )]
+    Locale {
+        name: String,
+        dir: PathBuf,
+        /// The in-root path of the root's `locale-archive`, when it has one.
+        archive: Option<PathBuf>,
+    },
 }
 
 /// A link that would lead to nothing in the archive.

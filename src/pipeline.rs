@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::extras::mkdir::EmptyDir;
-use crate::extras::{cert, files, mkdir, nss, users};
+use crate::extras::{cert, files, locale, mkdir, nss, tzdata, users};
 use crate::fsroot::{ArchivePath, Root};
 use crate::plan::{Planned, Planner, Role, verify};
 use crate::resolve::{self, Closure, Context, Missing};
@@ -35,6 +35,10 @@ pub struct Options {
     /// Write `/etc/passwd` and `/etc/group` with the default accounts and
     /// these of the root's (`None`: do not).
     pub users: Option<Vec<String>>,
+    /// Add these time zones and UTC, or all of them when empty (`None`: do not).
+    pub tzdata: Option<Vec<String>>,
+    /// Add these compiled locales.
+    pub locales: Vec<String>,
     /// Empty directories to make.
     pub mkdirs: Vec<EmptyDir>,
     /// Upper bound for modification times (`SOURCE_DATE_EPOCH`).
@@ -80,6 +84,17 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     // Files and directories, after the extra files, which win.
     if let Some(names) = &opts.users {
         apply(&mut planner, users::requests(&opts.root, names)?, &closures)?;
+    }
+    if let Some(zones) = &opts.tzdata {
+        apply(
+            &mut planner,
+            tzdata::requests(&opts.root, zones)?,
+            &closures,
+        )?;
+    }
+    if !opts.locales.is_empty() {
+        let requests = locale::requests(&opts.root, &opts.locales)?;
+        apply(&mut planner, requests, &closures)?;
     }
     apply(&mut planner, mkdir::requests(&opts.mkdirs), &closures)?;
     if opts.nss_net {

@@ -143,6 +143,22 @@ pub struct Cli {
     )]
     pub users: Option<Vec<String>>,
 
+    /// Add the root's time zones: all of /usr/share/zoneinfo, or the ZONEs and UTC
+    #[arg(
+        long,
+        value_name = "ZONE,...",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_delimiter = ',',
+        help_heading = "Run-time needs"
+    )]
+    pub tzdata: Option<Vec<String>>,
+
+    /// Add the root's compiled locale NAME from /usr/lib/locale, e.g. C.utf8 (repeatable)
+    #[arg(long, value_name = "NAME", help_heading = "Run-time needs")]
+    pub locale: Vec<String>,
+
     /// Make an empty directory, mode octal (default 0755), e.g. /tmp:1777 (repeatable)
     #[arg(long, value_name = "PATH[:MODE]", help_heading = "Run-time needs")]
     pub mkdir: Vec<OsString>,

@@ -70,6 +70,22 @@ pub fn error(err: &anyhow::Error) -> String {
 fn unavailable(what: &Unavailable, text: &str) -> String {
     match what {
         Unavailable::Account { .. } => format!("--users: {text}"),
+        Unavailable::Zoneinfo { .. } => {
+            format!("--tzdata: {text} (Debian and Ubuntu: install tzdata)")
+        }
+        Unavailable::Zone { .. } => format!("--tzdata: {text}"),
+        Unavailable::Locale {
+            dir,
+            archive: Some(archive),
+            ..
+        } => {
+            let host = dir.join(archive.file_name().unwrap_or_default());
+            format!(
+                "--locale: {text}; pack it whole with --add-file {}",
+                add_file(&host, archive)
+            )
+        }
+        Unavailable::Locale { .. } => format!("--locale: {text}"),
     }
 }
 
@@ -138,6 +154,16 @@ mod tests {
              /h/bin/sh -> dash: nothing at /bin/dash in the archive (here it is /usr/bin/dash): add it with --add-file /usr/bin/dash:/bin/dash; or pack the shell with --shell\n  \
              /h/t/abs -> /etc/x: nothing at /etc/x in the archive (here it is /etc/x): add it with --add-file /etc/x\n  \
              /h/t/gone -> nowhere: nothing at /t/nowhere in the archive, and the link leads nowhere here either"
+        );
+        let err = anyhow::Error::from(Error::from(Unavailable::Locale {
+            name: "fr_FR.UTF-8".into(),
+            dir: "/r/usr/lib/locale".into(),
+            archive: Some("/usr/lib/locale/locale-archive".into()),
+        }));
+        assert_eq!(
+            error(&err),
+            "--locale: no compiled locale fr_FR.UTF-8 in /r/usr/lib/locale, only /r/usr/lib/locale/locale-archive may hold it; \
+             pack it whole with --add-file /r/usr/lib/locale/locale-archive:/usr/lib/locale/locale-archive"
         );
         let err = anyhow::Error::from(Error::from(Unavailable::Account {
             name: "www-data".into(),

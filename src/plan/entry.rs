@@ -17,6 +17,10 @@ pub enum Role {
     Cert,
     /// The user and group files (`--users`).
     Users,
+    /// Time zone files (`--tzdata`).
+    Tzdata,
+    /// A compiled locale (`--locale`).
+    Locale,
     /// A file, link or tree given with `--add-file` or as a directory input.
     Extra,
     /// A file the image's loader reads (musl's path file).
@@ -37,6 +41,8 @@ impl Role {
             Role::Nss => "nss",
             Role::Cert => "cert",
             Role::Users => "users",
+            Role::Tzdata => "tzdata",
+            Role::Locale => "locale",
             Role::Extra => "extra",
             Role::LoaderConfig => "loader config",
             Role::Parent => "directory",

@@ -8,7 +8,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use crate::util::{Archive, Kind, assert_fails, fx, os, run, run_tool, tmp, tool, write};
+use crate::util::{Archive, Kind, assert_fails, fx, os, run, run_ok, run_tool, tmp, tool, write};
 
 // ------------------------------------------------------------------ links
 
@@ -148,6 +148,16 @@ fn add_file_bin_sh_is_a_working_shell_or_a_clear_error() {
 /// Packs with `args` in `dir` and reads the archive back.
 fn pack(dir: &Path, args: &[OsString]) -> Archive {
     run_tool(dir, args).archive()
+}
+
+/// The files and links under `prefix`, sorted.
+fn non_dirs_under(archive: &Archive, prefix: &str) -> Vec<String> {
+    let prefix = format!("{prefix}/");
+    archive
+        .non_dirs()
+        .into_iter()
+        .filter(|p| p.starts_with(&prefix))
+        .collect()
 }
 
 /// The text of an archive file.
@@ -299,4 +309,239 @@ fn mkdir_makes_empty_directories_with_their_modes_and_the_archives_time() {
         assert_eq!(item.mtime, archive.entry("usr").mtime, "{path}");
     }
     assert!(archive.paths().iter().all(|p| !p.starts_with("tmp/")));
+}
+
+#[test]
+fn the_same_flags_and_root_give_the_same_bytes() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    users_root(&root);
+    zoneinfo_root(&root);
+    let app = fx("static/bin/app");
+    let a = dir.path().join("a.tar");
+    let b = dir.path().join("b.tar");
+    tool(dir.path())
+        .args(os(&[&"-o", &a, &"--root", &root]))
+        .args([
+            "--users=www-data,postgres",
+            "--tzdata",
+            "--mkdir",
+            "/tmp:1777",
+            "--mkdir",
+            "/run",
+        ])
+        .arg(&app)
+        .assert()
+        .success();
+    tool(dir.path())
+        .args(os(&[&"-o", &b, &"--root", &root]))
+        .args([
+            "--mkdir",
+            "/run",
+            "--tzdata",
+            "--mkdir",
+            "/tmp:1777",
+            "--users=postgres,www-data,postgres",
+        ])
+        .arg(&app)
+        .assert()
+        .success();
+    assert!(
+        fs::read(&a).unwrap() == fs::read(&b).unwrap(),
+        "the archives differ"
+    );
+}
+
+// ------------------------------------------------------------------ --tzdata, --locale
+
+/// A root with a small zoneinfo, its links as Debian has them.
+fn zoneinfo_root(root: &Path) {
+    let z = root.join("usr/share/zoneinfo");
+    write(&z.join("Etc/UTC"), b"TZif utc");
+    write(&z.join("Europe/Paris"), b"TZif paris");
+    write(&z.join("America/New_York"), b"TZif new york");
+    write(&z.join("zone1970.tab"), b"tab");
+    fs::create_dir_all(z.join("US")).unwrap();
+    symlink("Etc/UTC", z.join("UTC")).unwrap();
+    symlink("../America/New_York", z.join("US/Eastern")).unwrap();
+    symlink("/etc/localtime", z.join("localtime")).unwrap();
+}
+
+#[test]
+fn tzdata_packs_every_zone_keeping_links_inside_and_leaving_out_the_others() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    zoneinfo_root(&root);
+    let archive = pack(
+        dir.path(),
+        &os(&[&"--root", &root, &"--tzdata", &fx("static/bin/app")]),
+    );
+    let z = "usr/share/zoneinfo";
+    let under: Vec<&str> = archive
+        .paths()
+        .into_iter()
+        .filter(|p| p.starts_with(z))
+        .collect();
+    let want: Vec<String> = [
+        "",
+        "/America",
+        "/America/New_York",
+        "/Etc",
+        "/Etc/UTC",
+        "/Europe",
+        "/Europe/Paris",
+        "/US",
+        "/US/Eastern",
+        "/UTC",
+        "/zone1970.tab",
+    ]
+    .iter()
+    .map(|p| format!("{z}{p}"))
+    .collect();
+    assert_eq!(under, want);
+    assert_eq!(
+        archive.entry(&format!("{z}/UTC")).link.as_deref(),
+        Some("Etc/UTC")
+    );
+    assert_eq!(
+        archive.file(&format!("{z}/US/Eastern")).data,
+        b"TZif new york"
+    );
+    assert_eq!(archive.entry(&format!("{z}/Europe/Paris")).uid, 0);
+}
+
+#[test]
+fn tzdata_with_names_packs_those_zones_and_utc_through_their_links() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    zoneinfo_root(&root);
+    let app = fx("static/bin/app");
+    let archive = pack(
+        dir.path(),
+        &os(&[&"--root", &root, &"--tzdata=US/Eastern", &app]),
+    );
+    let z = "usr/share/zoneinfo";
+    let files = non_dirs_under(&archive, z);
+    assert_eq!(
+        files,
+        [
+            format!("{z}/America/New_York"),
+            format!("{z}/Etc/UTC"),
+            format!("{z}/US/Eastern"),
+            format!("{z}/UTC"),
+        ]
+    );
+    assert_eq!(
+        archive.file(&format!("{z}/US/Eastern")).data,
+        b"TZif new york"
+    );
+    assert_fails(
+        dir.path(),
+        &os(&[
+            &"--root",
+            &root,
+            &"--tzdata=Europe/Paris,Mars/Olympus",
+            &app,
+        ]),
+        1,
+        &[&format!(
+            "--tzdata: no time zone Mars/Olympus in {}",
+            root.join("usr/share/zoneinfo").display()
+        )],
+    );
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    assert_fails(
+        dir.path(),
+        &os(&[&"--root", &empty, &"--tzdata", &app]),
+        1,
+        &[
+            "--tzdata: ",
+            "usr/share/zoneinfo: no time zone data",
+            "install tzdata",
+        ],
+    );
+}
+
+#[test]
+fn locale_packs_the_compiled_locale_under_the_name_glibc_finds() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    let c = root.join("usr/lib/locale/C.utf8");
+    write(&c.join("LC_CTYPE"), b"ctype");
+    write(&c.join("LC_MESSAGES/SYS_LC_MESSAGES"), b"messages");
+    write(&root.join("usr/lib/locale/de_DE.utf8/LC_CTYPE"), b"de");
+    let app = fx("static/bin/app");
+    for name in ["C.UTF-8", "C.utf8"] {
+        let archive = pack(
+            dir.path(),
+            &os(&[&"--root", &root, &"--locale", &name, &app]),
+        );
+        let files = non_dirs_under(&archive, "usr/lib/locale");
+        assert_eq!(
+            files,
+            [
+                "usr/lib/locale/C.utf8/LC_CTYPE",
+                "usr/lib/locale/C.utf8/LC_MESSAGES/SYS_LC_MESSAGES"
+            ],
+            "{name}"
+        );
+    }
+    write(&root.join("usr/lib/locale/locale-archive"), b"archive");
+    let line = assert_fails(
+        dir.path(),
+        &os(&[&"--root", &root, &"--locale", &"fr_FR.UTF-8", &app]),
+        1,
+        &[
+            "--locale: no compiled locale fr_FR.UTF-8 in",
+            &format!(
+                "--add-file {}:/usr/lib/locale/locale-archive",
+                root.join("usr/lib/locale/locale-archive").display()
+            ),
+        ],
+    );
+    assert!(line.contains("may hold it"), "{line}");
+}
+
+// ------------------------------------------------------------------ --report
+
+#[test]
+fn report_counts_what_each_flag_added() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    users_root(&root);
+    zoneinfo_root(&root);
+    write(&root.join("usr/lib/locale/C.utf8/LC_CTYPE"), b"ctype");
+    let (stdout, _) = run_ok(
+        dir.path(),
+        os(&[
+            &"--root",
+            &root,
+            &"--list",
+            &"--report",
+            &"--users",
+            &"--tzdata=Europe/Paris",
+            &"--locale",
+            &"C.utf8",
+            &fx("static/bin/app"),
+        ]),
+    );
+    let text = String::from_utf8(stdout).unwrap();
+    let groups: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| l.split("  ").next().unwrap())
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            "what",
+            "inputs (1 file)",
+            "users (2 files)",
+            "time zones (2 files)",
+            "locale (1 file)",
+            "total (6 files)"
+        ],
+        "{text}"
+    );
 }
