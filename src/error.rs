@@ -128,6 +128,14 @@ pub enum Error {
 pub enum Unavailable {
     #[error("no account {name} in {}", .file.display())]
     Account { name: String, file: PathBuf },
+    #[error("no dynamically linked glibc program among the inputs: gconv is glibc's")]
+    NoGlibc,
+    #[error("{}: names no gconv directory", .libc.display())]
+    GconvDir { libc: PathBuf },
+    #[error("{}: no gconv configuration (gconv-modules)", .dir.display())]
+    GconvConfig { dir: PathBuf },
+    #[error("no charset {name} in {}, and it is not built into glibc", .dir.display())]
+    Charset { name: String, dir: PathBuf },
     #[error("no time zone {name} in {}", .dir.display())]
     Zone { name: String, dir: PathBuf },
     #[error("{}: no time zone data", .dir.display())]

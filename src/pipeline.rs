@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::extras::mkdir::EmptyDir;
-use crate::extras::{cert, files, locale, mkdir, nss, tzdata, users};
+use crate::extras::{cert, files, gconv, locale, mkdir, nss, tzdata, users};
 use crate::fsroot::{ArchivePath, Root};
 use crate::plan::{Planned, Planner, Role, verify};
 use crate::resolve::{self, Closure, Context, Missing};
@@ -35,6 +35,9 @@ pub struct Options {
     /// Write `/etc/passwd` and `/etc/group` with the default accounts and
     /// these of the root's (`None`: do not).
     pub users: Option<Vec<String>>,
+    /// Add the gconv configuration and the modules these charsets need, or
+    /// all of them when empty (`None`: do not).
+    pub gconv: Option<Vec<String>>,
     /// Add these time zones and UTC, or all of them when empty (`None`: do not).
     pub tzdata: Option<Vec<String>>,
     /// Add these compiled locales.
@@ -75,6 +78,12 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         let closure = resolve::input(&ctx, input, at)?;
         planner.add_closure(&closure, role)?;
         closures.push(closure);
+    }
+    // What the inputs load at run time, into their closures. Before the
+    // extra files, which may hold the same paths through the root's links.
+    if let Some(charsets) = &opts.gconv {
+        let requests = gconv::requests(&ctx, &mut closures, charsets)?;
+        apply(&mut planner, requests, &closures)?;
     }
     for extra in &opts.extra_files {
         let added = files::add(&ctx, &extra.src, &extra.dest, Role::Extra, false)?;

@@ -143,6 +143,18 @@ pub struct Cli {
     )]
     pub users: Option<Vec<String>>,
 
+    /// Add glibc's gconv configuration and modules: all, or what the CHARSETs need
+    #[arg(
+        long,
+        value_name = "CHARSET,...",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_delimiter = ',',
+        help_heading = "Run-time needs"
+    )]
+    pub gconv: Option<Vec<String>>,
+
     /// Add the root's time zones: all of /usr/share/zoneinfo, or the ZONEs and UTC
     #[arg(
         long,

@@ -35,6 +35,7 @@ pub fn options(cli: &Cli) -> anyhow::Result<Options> {
         nss_net: cli.nss_net,
         cert: cli.cert,
         users: cli.users.as_deref().map(names),
+        gconv: cli.gconv.as_deref().map(names),
         tzdata: cli.tzdata.as_deref().map(names),
         locales: cli.locale.clone(),
         mkdirs,

@@ -70,6 +70,10 @@ pub fn error(err: &anyhow::Error) -> String {
 fn unavailable(what: &Unavailable, text: &str) -> String {
     match what {
         Unavailable::Account { .. } => format!("--users: {text}"),
+        Unavailable::NoGlibc
+        | Unavailable::GconvDir { .. }
+        | Unavailable::GconvConfig { .. }
+        | Unavailable::Charset { .. } => format!("--gconv: {text}"),
         Unavailable::Zoneinfo { .. } => {
             format!("--tzdata: {text} (Debian and Ubuntu: install tzdata)")
         }
@@ -170,6 +174,11 @@ mod tests {
             file: "/r/etc/passwd".into(),
         }));
         assert_eq!(error(&err), "--users: no account www-data in /r/etc/passwd");
+        let err = anyhow::Error::from(Error::from(Unavailable::NoGlibc));
+        assert_eq!(
+            error(&err),
+            "--gconv: no dynamically linked glibc program among the inputs: gconv is glibc's"
+        );
         let err = anyhow::Error::from(Error::NoCaBundle {
             root: Some("/r".into()),
             looked: vec!["/a", "/b"],

@@ -2,12 +2,13 @@
 //! [`Request`](crate::plan::Request)s: extra files and directory inputs
 //! ([`files`]), what name lookup needs ([`nss`]), the CA bundle ([`cert`]), and
 //! what programs need at run time that no ELF header names: user and group
-//! files ([`users`]), time zones ([`tzdata`]), a compiled locale ([`locale`])
-//! and empty directories ([`mkdir`]). [`rooted`] packs an in-root directory
-//! whole.
+//! files ([`users`]), gconv modules ([`gconv`]), time zones ([`tzdata`]), a
+//! compiled locale ([`locale`]) and empty directories ([`mkdir`]). [`rooted`]
+//! packs an in-root directory whole.
 
 pub mod cert;
 pub mod files;
+pub mod gconv;
 pub mod locale;
 pub mod mkdir;
 pub mod nss;

@@ -17,6 +17,8 @@ pub enum Role {
     Cert,
     /// The user and group files (`--users`).
     Users,
+    /// glibc's gconv modules and their configuration (`--gconv`).
+    Gconv,
     /// Time zone files (`--tzdata`).
     Tzdata,
     /// A compiled locale (`--locale`).
@@ -41,6 +43,7 @@ impl Role {
             Role::Nss => "nss",
             Role::Cert => "cert",
             Role::Users => "users",
+            Role::Gconv => "gconv",
             Role::Tzdata => "tzdata",
             Role::Locale => "locale",
             Role::Extra => "extra",

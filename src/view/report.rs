@@ -44,6 +44,7 @@ fn group_of(role: Role) -> &'static str {
         Role::Nss => "nss",
         Role::Cert => "certificates",
         Role::Users => "users",
+        Role::Gconv => "gconv",
         Role::Tzdata => "time zones",
         Role::Locale => "locale",
         Role::Extra => "extra files",

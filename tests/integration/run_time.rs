@@ -8,7 +8,10 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use crate::util::{Archive, Kind, assert_fails, fx, os, run, run_ok, run_tool, tmp, tool, write};
+use crate::util::{
+    Archive, Kind, assert_fails, bytes, fx, host_path, mini_sysroot, musl_ok, os, run, run_ok,
+    run_tool, tmp, tool, write,
+};
 
 // ------------------------------------------------------------------ links
 
@@ -501,6 +504,132 @@ fn locale_packs_the_compiled_locale_under_the_name_glibc_finds() {
         ],
     );
     assert!(line.contains("may hold it"), "{line}");
+}
+
+// ------------------------------------------------------------------ --gconv
+
+/// Where Debian amd64's libc names its gconv modules, in the root and on the host.
+const GCONV: &str = "/usr/lib/x86_64-linux-gnu/gconv";
+
+/// A copy of the host's glibc in `root` with a small gconv directory: a
+/// configuration of our own, and three of the host's modules, one of which
+/// needs a helper library through `RUNPATH $ORIGIN`.
+fn gconv_root(root: &Path) {
+    mini_sysroot(root);
+    let g = host_path(root, GCONV);
+    write(
+        &g.join("gconv-modules"),
+        "# ours\n\
+         alias\tLATIN1//\t\tISO-8859-1//\n\
+         module\tISO-8859-1//\t\tINTERNAL\t\tISO8859-1\t1\n\
+         module\tINTERNAL\t\tISO-8859-1//\t\tISO8859-1\t1\n",
+    );
+    write(
+        &g.join("gconv-modules.d/extra.conf"),
+        "alias\tEUCJP//\t\t\tEUC-JP//\n\
+         module\tEUC-JP//\t\tINTERNAL\t\tEUC-JP\t\t1\n\
+         module\tINTERNAL\t\tEUC-JP//\t\tEUC-JP\t\t1\n\
+         module\tUTF-16//\t\tINTERNAL\t\tUTF-16\t\t1\n",
+    );
+    write(&g.join("gconv-modules.cache"), b"a cache");
+    for module in ["ISO8859-1.so", "EUC-JP.so", "libJIS.so", "UTF-16.so"] {
+        write(&g.join(module), bytes(&Path::new(GCONV).join(module)));
+    }
+}
+
+#[test]
+fn gconv_packs_the_configuration_and_what_the_charsets_need() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    gconv_root(&root);
+    let g = GCONV.trim_start_matches('/');
+    let hello = fx("hello/bin/hello");
+    let config = [
+        format!("{g}/gconv-modules"),
+        format!("{g}/gconv-modules.cache"),
+        format!("{g}/gconv-modules.d/extra.conf"),
+    ];
+    let cases: &[(&str, &[&str])] = &[
+        ("--gconv=latin1", &["ISO8859-1.so"]),
+        ("--gconv=ISO-8859-1//TRANSLIT,utf-8", &["ISO8859-1.so"]),
+        ("--gconv=eucjp", &["EUC-JP.so", "libJIS.so"]),
+        ("--gconv=UTF-8", &[]),
+        (
+            "--gconv",
+            &["EUC-JP.so", "ISO8859-1.so", "UTF-16.so", "libJIS.so"],
+        ),
+    ];
+    for (flag, modules) in cases {
+        let archive = pack(dir.path(), &os(&[&"--root", &root, flag, &hello]));
+        let mut want: Vec<String> = config.to_vec();
+        want.extend(modules.iter().map(|m| format!("{g}/{m}")));
+        want.sort();
+        assert_eq!(non_dirs_under(&archive, g), want, "{flag}");
+        for m in *modules {
+            let item = archive.file(&format!("{g}/{m}"));
+            assert_eq!(&item.data[..4], b"\x7fELF", "{flag}: {m}");
+        }
+    }
+    // Each module is an archive entry with the role gconv.
+    let json = run_ok(
+        dir.path(),
+        os(&[&"--root", &root, &"--gconv=eucjp", &"--json", &hello]),
+    )
+    .0;
+    let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let roles: Vec<(&str, &str)> = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["path"].as_str().unwrap().starts_with(&format!("{g}/")))
+        .filter(|e| e["kind"] != "dir")
+        .map(|e| (e["path"].as_str().unwrap(), e["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles.len(), 5, "{roles:?}");
+    assert!(roles.iter().all(|(_, r)| *r == "gconv"), "{roles:?}");
+    // A charset the configuration does not have.
+    assert_fails(
+        dir.path(),
+        &os(&[&"--root", &root, &"--gconv=latin1,klingon", &hello]),
+        1,
+        &[&format!(
+            "--gconv: no charset klingon in {}, and it is not built into glibc",
+            host_path(&root, GCONV).display()
+        )],
+    );
+}
+
+#[test]
+fn gconv_does_not_apply_without_a_dynamic_glibc_program() {
+    let dir = tmp();
+    let mut inputs = vec![fx("static/bin/app")];
+    if musl_ok("musl/bin/hello") {
+        inputs.push(fx("musl/bin/hello"));
+    }
+    let mut args = os(&[&"--gconv"]);
+    args.extend(inputs.iter().map(|p| p.clone().into_os_string()));
+    assert_fails(
+        dir.path(),
+        &args,
+        1,
+        &["--gconv: no dynamically linked glibc program among the inputs: gconv is glibc's"],
+    );
+}
+
+#[test]
+fn gconv_without_a_configuration_says_where_it_looked() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    mini_sysroot(&root);
+    assert_fails(
+        dir.path(),
+        &os(&[&"--root", &root, &"--gconv", &fx("hello/bin/hello")]),
+        1,
+        &[&format!(
+            "--gconv: {}: no gconv configuration",
+            host_path(&root, GCONV).display()
+        )],
+    );
 }
 
 // ------------------------------------------------------------------ --report
