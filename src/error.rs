@@ -152,6 +152,17 @@ pub enum Unavailable {
         /// The in-root path of the root's `locale-archive`, when it has one.
         archive: Option<PathBuf>,
     },
+    #[error("{}: no shell there", .path.display())]
+    Shell { path: PathBuf },
+    #[error("{name}: dlopen from {} would not find it{}", .caller.display(), .why)]
+    Dlopen {
+        name: String,
+        caller: PathBuf,
+        /// Where it looked (or why a file found would not load), as text.
+        why: String,
+    },
+    #[error("no ELF program or library among the inputs to dlopen from")]
+    NoCaller,
 }
 
 /// A link that would lead to nothing in the archive.

@@ -2,11 +2,12 @@
 //! the check of the planned image. Writing is the caller's next step.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::extras::mkdir::EmptyDir;
-use crate::extras::{cert, files, gconv, locale, mkdir, nss, tzdata, users};
+use crate::extras::{cert, dlopen, files, gconv, locale, mkdir, nss, shell, tzdata, users};
 use crate::fsroot::{ArchivePath, Root};
 use crate::plan::{Planned, Planner, Role, verify};
 use crate::resolve::{self, Closure, Context, Missing};
@@ -42,8 +43,12 @@ pub struct Options {
     pub tzdata: Option<Vec<String>>,
     /// Add these compiled locales.
     pub locales: Vec<String>,
+    /// Add `/bin/sh` with its libraries.
+    pub shell: bool,
     /// Empty directories to make.
     pub mkdirs: Vec<EmptyDir>,
+    /// Libraries to load as `dlopen` from the first input would, by name.
+    pub dlopen: Vec<OsString>,
     /// Upper bound for modification times (`SOURCE_DATE_EPOCH`).
     pub source_date_epoch: Option<u64>,
 }
@@ -66,6 +71,8 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     let mut closures = Vec::new();
     let mut outside = Vec::new();
     let is_dir = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_dir());
+    let first_elf = opts.inputs.iter().find(|p| !is_dir(p));
+    let mut first = None;
     for (input, at, role) in jobs {
         // Errors (a missing file, a link that only resolves inside --root)
         // are left to the resolver, which reports them with their paths.
@@ -77,13 +84,24 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         }
         let closure = resolve::input(&ctx, input, at)?;
         planner.add_closure(&closure, role)?;
+        if Some(input) == first_elf && role == Role::Input {
+            first = Some(closures.len());
+        }
         closures.push(closure);
     }
-    // What the inputs load at run time, into their closures. Before the
-    // extra files, which may hold the same paths through the root's links.
+    // What the inputs load at run time, into their closures; then the shell,
+    // a program of its own. Before the extra files, which may hold the same
+    // paths through the root's links (`--add-file /bin/sh`).
+    if !opts.dlopen.is_empty() {
+        let requests = dlopen::requests(&ctx, &mut closures, first, &opts.dlopen)?;
+        apply(&mut planner, requests, &closures)?;
+    }
     if let Some(charsets) = &opts.gconv {
         let requests = gconv::requests(&ctx, &mut closures, charsets)?;
         apply(&mut planner, requests, &closures)?;
+    }
+    if opts.shell {
+        take_in(&mut planner, shell::add(&ctx)?, Role::Shell, &mut closures)?;
     }
     for extra in &opts.extra_files {
         let added = files::add(&ctx, &extra.src, &extra.dest, Role::Extra, false)?;

@@ -171,9 +171,17 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", help_heading = "Run-time needs")]
     pub locale: Vec<String>,
 
+    /// Add the root's /bin/sh through its links, with its libraries (for system, popen)
+    #[arg(long, help_heading = "Run-time needs")]
+    pub shell: bool,
+
     /// Make an empty directory, mode octal (default 0755), e.g. /tmp:1777 (repeatable)
     #[arg(long, value_name = "PATH[:MODE]", help_heading = "Run-time needs")]
     pub mkdir: Vec<OsString>,
+
+    /// Add a library by name, found as dlopen from the first input would find it (repeatable)
+    #[arg(long, value_name = "SONAME", help_heading = "Run-time needs")]
+    pub dlopen: Vec<OsString>,
 
     /// Print what would be written (path, kind, source or target), and write nothing
     #[arg(long, help_heading = "Inspect without writing")]

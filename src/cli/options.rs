@@ -38,7 +38,9 @@ pub fn options(cli: &Cli) -> anyhow::Result<Options> {
         gconv: cli.gconv.as_deref().map(names),
         tzdata: cli.tzdata.as_deref().map(names),
         locales: cli.locale.clone(),
+        shell: cli.shell,
         mkdirs,
+        dlopen: cli.dlopen.clone(),
         source_date_epoch,
     })
 }
@@ -259,12 +261,34 @@ mod tests {
         let cli = parse(&["--users", "/usr/sbin/nginx"]);
         assert_eq!(cli.users, Some(vec![String::new()]));
         assert_eq!(cli.inputs, vec![PathBuf::from("/usr/sbin/nginx")]);
-        assert_eq!(options(&cli).unwrap().users, Some(vec![]));
-        let cli = parse(&["--users=www-data,postgres,", "a"]);
+        let opts = options(&cli).unwrap();
+        assert_eq!(opts.users, Some(vec![]));
+        assert_eq!(opts.gconv, None);
+        let cli = parse(&[
+            "--users=www-data,postgres",
+            "--gconv=latin1,",
+            "--tzdata",
+            "a",
+        ]);
+        let opts = options(&cli).unwrap();
         assert_eq!(
-            options(&cli).unwrap().users,
+            opts.users,
             Some(vec!["www-data".to_string(), "postgres".into()])
         );
+        assert_eq!(opts.gconv, Some(vec!["latin1".to_string()]));
+        assert_eq!(opts.tzdata, Some(vec![]));
         assert_eq!(cli.inputs, vec![PathBuf::from("a")]);
+        let cli = parse(&[
+            "--tzdata=Europe/Paris",
+            "--dlopen",
+            "libz.so.1",
+            "--shell",
+            "a",
+        ]);
+        let opts = options(&cli).unwrap();
+        assert_eq!(opts.tzdata, Some(vec!["Europe/Paris".to_string()]));
+        assert_eq!(opts.dlopen, vec![OsString::from("libz.so.1")]);
+        assert!(opts.shell);
+        assert!(opts.locales.is_empty() && opts.mkdirs.is_empty());
     }
 }

@@ -90,6 +90,8 @@ fn unavailable(what: &Unavailable, text: &str) -> String {
             )
         }
         Unavailable::Locale { .. } => format!("--locale: {text}"),
+        Unavailable::Shell { .. } => format!("--shell: {text}"),
+        Unavailable::Dlopen { .. } | Unavailable::NoCaller => format!("--dlopen: {text}"),
     }
 }
 

@@ -41,12 +41,14 @@ fn group_of(role: Role) -> &'static str {
         Role::Interpreter | Role::Library | Role::Added | Role::LoaderConfig | Role::Parent => {
             "libraries"
         }
+        Role::Dlopen => "dlopen",
         Role::Nss => "nss",
         Role::Cert => "certificates",
         Role::Users => "users",
         Role::Gconv => "gconv",
         Role::Tzdata => "time zones",
         Role::Locale => "locale",
+        Role::Shell => "shell",
         Role::Extra => "extra files",
     }
 }

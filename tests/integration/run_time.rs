@@ -632,6 +632,137 @@ fn gconv_without_a_configuration_says_where_it_looked() {
     );
 }
 
+// ------------------------------------------------------------------ --shell
+
+#[test]
+fn shell_packs_bin_sh_through_the_roots_links_with_its_libraries() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    mini_sysroot(&root);
+    // A "shell" that needs libc and a private library through its RUNPATH.
+    write(
+        &root.join("usr/bin/dash"),
+        bytes(&fx("hello/bin/hello-leaf")),
+    );
+    write(
+        &root.join("usr/lib/libleaf.so.1"),
+        bytes(&fx("hello/lib/libleaf.so.1.0.0")),
+    );
+    symlink("usr/bin", root.join("bin")).unwrap();
+    symlink("dash", root.join("usr/bin/sh")).unwrap();
+    let archive = pack(
+        dir.path(),
+        &os(&[&"--root", &root, &"--shell", &fx("static/bin/app")]),
+    );
+    assert_eq!(archive.entry("bin").link.as_deref(), Some("usr/bin"));
+    assert_eq!(archive.entry("usr/bin/sh").link.as_deref(), Some("dash"));
+    assert_eq!(archive.file("bin/sh").path, "usr/bin/dash");
+    // Its loader and libc from the root; its private library where the image's loader finds it.
+    assert!(
+        archive
+            .file("lib64/ld-linux-x86-64.so.2")
+            .path
+            .starts_with("usr/lib/")
+    );
+    assert!(archive.is_file("usr/lib/x86_64-linux-gnu/libc.so.6"));
+    assert!(archive.is_file("usr/local/bin/app"));
+    let json = run_ok(
+        dir.path(),
+        os(&[
+            &"--root",
+            &root,
+            &"--shell",
+            &"--json",
+            &fx("static/bin/app"),
+        ]),
+    )
+    .0;
+    let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let dash = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "usr/bin/dash")
+        .unwrap();
+    assert_eq!(dash["role"], "shell");
+    // Without a shell in the root.
+    let bare = dir.path().join("bare");
+    mini_sysroot(&bare);
+    assert_fails(
+        dir.path(),
+        &os(&[&"--root", &bare, &"--shell", &fx("static/bin/app")]),
+        1,
+        &[&format!(
+            "--shell: {}: no shell there",
+            bare.join("bin/sh").display()
+        )],
+    );
+}
+
+// ------------------------------------------------------------------ --dlopen
+
+#[test]
+fn dlopen_loads_a_library_where_the_first_inputs_search_finds_it() {
+    let dir = tmp();
+    let base = dir.path();
+    // hello-leaf (RUNPATH $ORIGIN/../lib) beside a lib/ that also holds
+    // libmid, which nothing names: only a dlopen would load it.
+    write(
+        &base.join("app/bin/hello-leaf"),
+        bytes(&fx("hello/bin/hello-leaf")),
+    );
+    fs::set_permissions(
+        base.join("app/bin/hello-leaf"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    write(
+        &base.join("app/lib/libleaf.so.1"),
+        bytes(&fx("hello/lib/libleaf.so.1.0.0")),
+    );
+    write(
+        &base.join("app/lib/libmid.so.1"),
+        bytes(&fx("rpath/lib/libmid.so.1")),
+    );
+    let input = base.join("app/bin/hello-leaf");
+    let args = |more: &[&dyn AsRef<OsStr>]| {
+        let mut args = os(&[&"-d", &"/opt/app/bin", &input, &fx("static/bin/app")]);
+        args.extend(os(more));
+        args
+    };
+    let archive = pack(base, &args(&[&"--dlopen", &"libmid.so.1"]));
+    // Found through the program's $ORIGIN, so placed relative to its new place.
+    assert_eq!(
+        archive.file("opt/app/lib/libmid.so.1").data,
+        bytes(&fx("rpath/lib/libmid.so.1"))
+    );
+    assert!(archive.is_file("opt/app/lib/libleaf.so.1"));
+    // `--add` would have put it in --sodir instead.
+    assert!(archive.get("usr/lib/libmid.so.1").is_none());
+    // The first input is the caller: from the static program it is not found.
+    let mut reversed = os(&[&"-d", &"/opt/app/bin", &fx("static/bin/app"), &input]);
+    reversed.extend(os(&[&"--dlopen", &"libmid.so.1"]));
+    assert_fails(
+        base,
+        &reversed,
+        1,
+        &[&format!(
+            "--dlopen: libmid.so.1: dlopen from {} would not find it",
+            fx("static/bin/app").display()
+        )],
+    );
+    let line = assert_fails(
+        base,
+        &args(&[&"--dlopen", &"libnothere.so.9"]),
+        1,
+        &["--dlopen: libnothere.so.9: dlopen from", "; searched "],
+    );
+    assert!(
+        line.contains(&format!("{}", base.join("app/lib").display())),
+        "{line}"
+    );
+}
+
 // ------------------------------------------------------------------ --report
 
 #[test]
