@@ -18,4 +18,5 @@ mod inspect;
 mod layout;
 mod resolve;
 mod run_time;
+mod run_time_e2e;
 mod util;
