@@ -67,12 +67,18 @@ pub enum Error {
         second: PathBuf,
     },
 
-    /// A link of a directory input leads to something the archive does not hold.
+    /// Links (given with a directory input, or added as links) that would
+    /// lead to nothing in the archive.
     #[error(
-        "{}: the link leads out of the directory input to something the archive does not hold",
-        .link.display()
+        "{} would lead to nothing in the archive:{}",
+        if .0.len() == 1 { "a link" } else { "links" },
+        DanglingList(.0)
     )]
-    LinkLeavesTree { link: PathBuf },
+    DanglingLinks(Vec<DanglingLink>),
+
+    /// What a run-time need was to be packed from is not in the root.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
 
     /// The planned image's own loader would not load what was resolved.
     #[error("the archive would not load as planned, nothing written:{}", ProblemList(.0))]
@@ -113,6 +119,94 @@ pub enum Error {
     /// Binary data would go to a terminal.
     #[error("refusing to write an archive to a terminal; redirect or pipe standard output")]
     StdoutIsTerminal,
+}
+
+/// What a run-time need (users, gconv, time zones, a locale, the shell, a
+/// library to `dlopen`) was to be packed from, missing from the root. Host
+/// paths, so that a sysroot's are shown as they can be looked at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    #[error("no account {name} in {}", .file.display())]
+    Account { name: String, file: PathBuf },
+    #[error("no dynamically linked glibc program among the inputs: gconv is glibc's")]
+    NoGlibc,
+    #[error("{}: names no gconv directory", .libc.display())]
+    GconvDir { libc: PathBuf },
+    #[error("{}: no gconv configuration (gconv-modules)", .dir.display())]
+    GconvConfig { dir: PathBuf },
+    #[error("no charset {name} in {}, and it is not built into glibc", .dir.display())]
+    Charset { name: String, dir: PathBuf },
+    #[error("no time zone {name} in {}", .dir.display())]
+    Zone { name: String, dir: PathBuf },
+    #[error("{}: no time zone data", .dir.display())]
+    Zoneinfo { dir: PathBuf },
+    #[error(
+        "no compiled locale {name} in {}{}", .dir.display(),
+        .archive.as_ref().map(|a| format!(
+            ", only {} may hold it", .dir.join(a.file_name().unwrap_or_default()).display()
+        )).unwrap_or_default()
+    )]
+    Locale {
+        name: String,
+        dir: PathBuf,
+        /// The in-root path of the root's `locale-archive`, when it has one.
+        archive: Option<PathBuf>,
+    },
+    #[error("{}: no shell there", .path.display())]
+    Shell { path: PathBuf },
+    #[error("{name}: dlopen from {} would not find it{}", .caller.display(), .why)]
+    Dlopen {
+        name: String,
+        caller: PathBuf,
+        /// Where it looked (or why a file found would not load), as text.
+        why: String,
+    },
+    #[error("no ELF program or library among the inputs to dlopen from")]
+    NoCaller,
+}
+
+/// A link that would lead to nothing in the archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DanglingLink {
+    /// Host path of the link.
+    pub link: PathBuf,
+    /// Archive path of the link.
+    pub at: PathBuf,
+    /// Its target, as stored.
+    pub target: PathBuf,
+    /// The archive path the target names, folded lexically.
+    pub reaches: PathBuf,
+    /// The file or directory the target leads to on the host, when it exists.
+    pub host: Option<PathBuf>,
+}
+
+impl fmt::Display for DanglingLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} -> {}: nothing at {} in the archive",
+            self.link.display(),
+            self.target.display(),
+            self.reaches.display()
+        )?;
+        if self.host.is_none() {
+            write!(f, ", and the link leads nowhere here either")?;
+        }
+        Ok(())
+    }
+}
+
+struct DanglingList<'a>(&'a [DanglingLink]);
+
+impl fmt::Display for DanglingList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One link on the same line, several one to a line.
+        let sep = if self.0.len() == 1 { " " } else { "\n  " };
+        for link in self.0 {
+            write!(f, "{sep}{link}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Shorthand for results of this crate.
@@ -226,7 +320,8 @@ impl Clone for Error {
                 first: first.clone(),
                 second: second.clone(),
             },
-            Error::LinkLeavesTree { link } => Error::LinkLeavesTree { link: link.clone() },
+            Error::DanglingLinks(links) => Error::DanglingLinks(links.clone()),
+            Error::Unavailable(what) => Error::Unavailable(what.clone()),
             Error::WouldNotLoad(problems) => Error::WouldNotLoad(problems.clone()),
             Error::NssModulesMissing { lacking, libc } => Error::NssModulesMissing {
                 lacking: lacking.clone(),

@@ -31,7 +31,10 @@ pub mod test_fixtures;
 #[path = "../tests/integration/util/ldcache_image.rs"]
 pub mod test_ldcache;
 
-pub use error::{Error, LoadProblem, LoadProblemKind, Result, chain, describe_io};
+pub use error::{
+    DanglingLink, Error, LoadProblem, LoadProblemKind, Result, Unavailable, chain, describe_io,
+};
+pub use extras::mkdir::{DEFAULT_MODE, EmptyDir};
 pub use fsroot::{ArchivePath, Node, Root};
 pub use image::{
     CredsSource, ImageError, Login, Outcome as ImageOutcome, Request as ImageRequest,

@@ -2,10 +2,12 @@
 //! the check of the planned image. Writing is the caller's next step.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::extras::{cert, files, nss};
+use crate::extras::mkdir::EmptyDir;
+use crate::extras::{cert, dlopen, files, gconv, locale, mkdir, nss, shell, tzdata, users};
 use crate::fsroot::{ArchivePath, Root};
 use crate::plan::{Planned, Planner, Role, verify};
 use crate::resolve::{self, Closure, Context, Missing};
@@ -31,6 +33,22 @@ pub struct Options {
     pub nss_net: bool,
     /// Add the root CA bundle.
     pub cert: bool,
+    /// Write `/etc/passwd` and `/etc/group` with the default accounts and
+    /// these of the root's (`None`: do not).
+    pub users: Option<Vec<String>>,
+    /// Add the gconv configuration and the modules these charsets need, or
+    /// all of them when empty (`None`: do not).
+    pub gconv: Option<Vec<String>>,
+    /// Add these time zones and UTC, or all of them when empty (`None`: do not).
+    pub tzdata: Option<Vec<String>>,
+    /// Add these compiled locales.
+    pub locales: Vec<String>,
+    /// Add `/bin/sh` with its libraries.
+    pub shell: bool,
+    /// Empty directories to make.
+    pub mkdirs: Vec<EmptyDir>,
+    /// Libraries to load as `dlopen` from the first input would, by name.
+    pub dlopen: Vec<OsString>,
     /// Upper bound for modification times (`SOURCE_DATE_EPOCH`).
     pub source_date_epoch: Option<u64>,
 }
@@ -52,11 +70,13 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     let mut planner = Planner::new(opts.root.clone(), opts.source_date_epoch);
     let mut closures = Vec::new();
     let mut outside = Vec::new();
+    let is_dir = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_dir());
+    let first_elf = opts.inputs.iter().find(|p| !is_dir(p));
+    let mut first = None;
     for (input, at, role) in jobs {
         // Errors (a missing file, a link that only resolves inside --root)
         // are left to the resolver, which reports them with their paths.
-        let is_dir = std::fs::metadata(input).is_ok_and(|m| m.is_dir());
-        if is_dir && role == Role::Input {
+        if is_dir(input) && role == Role::Input {
             let added = files::add(&ctx, input, &at, role, true)?;
             outside.extend(added.outside.iter().cloned());
             take_in(&mut planner, added, role, &mut closures)?;
@@ -64,12 +84,46 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         }
         let closure = resolve::input(&ctx, input, at)?;
         planner.add_closure(&closure, role)?;
+        if Some(input) == first_elf && role == Role::Input {
+            first = Some(closures.len());
+        }
         closures.push(closure);
+    }
+    // What the inputs load at run time, into their closures; then the shell,
+    // a program of its own. Before the extra files, which may hold the same
+    // paths through the root's links (`--add-file /bin/sh`).
+    if !opts.dlopen.is_empty() {
+        let requests = dlopen::requests(&ctx, &mut closures, first, &opts.dlopen)?;
+        apply(&mut planner, requests, &closures)?;
+    }
+    if let Some(charsets) = &opts.gconv {
+        let requests = gconv::requests(&ctx, &mut closures, charsets)?;
+        apply(&mut planner, requests, &closures)?;
+    }
+    if opts.shell {
+        take_in(&mut planner, shell::add(&ctx)?, Role::Shell, &mut closures)?;
     }
     for extra in &opts.extra_files {
         let added = files::add(&ctx, &extra.src, &extra.dest, Role::Extra, false)?;
+        outside.extend(added.outside.iter().cloned());
         take_in(&mut planner, added, Role::Extra, &mut closures)?;
     }
+    // Files and directories, after the extra files, which win.
+    if let Some(names) = &opts.users {
+        apply(&mut planner, users::requests(&opts.root, names)?, &closures)?;
+    }
+    if let Some(zones) = &opts.tzdata {
+        apply(
+            &mut planner,
+            tzdata::requests(&opts.root, zones)?,
+            &closures,
+        )?;
+    }
+    if !opts.locales.is_empty() {
+        let requests = locale::requests(&opts.root, &opts.locales)?;
+        apply(&mut planner, requests, &closures)?;
+    }
+    apply(&mut planner, mkdir::requests(&opts.mkdirs), &closures)?;
     if opts.nss_net {
         for request in nss::requests(&ctx, &mut closures, planner.tree())? {
             planner.apply(request, &closures)?;
@@ -80,13 +134,7 @@ pub fn plan(opts: &Options) -> Result<Planned> {
             planner.apply(request, &closures)?;
         }
     }
-    for link in &outside {
-        if !planner.tree().has(&link.at) {
-            return Err(Error::LinkLeavesTree {
-                link: link.src.clone(),
-            });
-        }
-    }
+    files::dangling(&outside, planner.tree())?;
     let mut missing: Vec<Missing> = Vec::new();
     for closure in &closures {
         for m in &closure.missing {
@@ -102,6 +150,18 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         closures,
         missing,
     })
+}
+
+/// Plans the requests of an extra, in order.
+fn apply(
+    planner: &mut Planner,
+    requests: Vec<crate::plan::Request>,
+    closures: &[Closure],
+) -> Result<()> {
+    for request in requests {
+        planner.apply(request, closures)?;
+    }
+    Ok(())
 }
 
 /// Plans what a file or tree brought in: its entries, then its closures.

@@ -17,6 +17,11 @@ Examples:
   A scratch image of wrk that can resolve host names and verify TLS peers:
     extract-elf-so -z --nss-net --cert /usr/bin/wrk
 
+  nginx with its configuration, users, modules and the directories it writes:
+    extract-elf-so --users=www-data --add-file /etc/nginx --add-file /usr/share/nginx \\
+      --add-file /usr/lib/nginx/modules --mkdir /run --mkdir /var/lib/nginx \\
+      --mkdir /var/log/nginx /usr/sbin/nginx
+
   Add a config file at its place in the image:
     extract-elf-so --add-file redis.conf:/etc/redis/redis.conf /usr/bin/redis-server
 
@@ -128,6 +133,58 @@ pub struct Cli {
         help_heading = "Extra files"
     )]
     pub add_file: Vec<OsString>,
+
+    /// Write /etc/passwd and /etc/group: root, nobody, nonroot, and the root's NAMEs
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_delimiter = ',',
+        help_heading = "Run-time needs"
+    )]
+    pub users: Option<Vec<String>>,
+
+    /// Add glibc's gconv configuration and modules: all, or what the CHARSETs need
+    #[arg(
+        long,
+        value_name = "CHARSET,...",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_delimiter = ',',
+        help_heading = "Run-time needs"
+    )]
+    pub gconv: Option<Vec<String>>,
+
+    /// Add the root's time zones: all of /usr/share/zoneinfo, or the ZONEs and UTC
+    #[arg(
+        long,
+        value_name = "ZONE,...",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_delimiter = ',',
+        help_heading = "Run-time needs"
+    )]
+    pub tzdata: Option<Vec<String>>,
+
+    /// Add the root's compiled locale NAME from /usr/lib/locale, e.g. C.utf8 (repeatable)
+    #[arg(long, value_name = "NAME", help_heading = "Run-time needs")]
+    pub locale: Vec<String>,
+
+    /// Add the root's /bin/sh through its links, with its libraries (for system, popen)
+    #[arg(long, help_heading = "Run-time needs")]
+    pub shell: bool,
+
+    /// Make an empty directory, mode octal (default 0755), e.g. /tmp:1777 (repeatable)
+    #[arg(long, value_name = "PATH[:MODE]", help_heading = "Run-time needs")]
+    pub mkdir: Vec<OsString>,
+
+    /// Add a library by name, found as dlopen from the first input would find it (repeatable)
+    #[arg(long, value_name = "SONAME", help_heading = "Run-time needs")]
+    pub dlopen: Vec<OsString>,
 
     /// Print what would be written (path, kind, source or target), and write nothing
     #[arg(long, help_heading = "Inspect without writing")]

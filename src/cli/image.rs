@@ -4,7 +4,10 @@
 
 use std::path::PathBuf;
 
-use extract_elf_so::{ImageRequest, ImageSettings, Options, Output, Report, Written};
+use extract_elf_so::{
+    CredsSource, ImageError, ImageRequest, ImageSetting, ImageSettings, Login, Options, Output,
+    Report, Written, chain,
+};
 
 use super::args::Cli;
 use super::{MissingLibraries, Usage, options, print};
@@ -100,4 +103,96 @@ fn program(opts: &Options) -> Option<PathBuf> {
         return None;
     }
     Some(opts.dest.join(first.file_name()?).as_path().to_path_buf())
+}
+
+/// An image error, with the flag that gives the setting it names.
+pub fn error(err: &ImageError) -> String {
+    match err {
+        ImageError::Value {
+            setting,
+            value,
+            reason,
+        } => format!("{} {value}: {reason}", setting_flag(*setting)),
+        ImageError::Status {
+            registry,
+            method,
+            url,
+            status,
+            detail,
+            login: Some(login),
+        } => format!(
+            "registry {registry}: {method} {url}: {status}{detail}; {}",
+            login_advice(login)
+        ),
+        ImageError::HttpsOnly {
+            registry,
+            method,
+            url,
+            reason,
+        } => format!(
+            "registry {registry}: {method} {url}: {reason} (plain HTTP is used only with --insecure)"
+        ),
+        ImageError::PlainTokenRealm { .. } => format!("{}; use --insecure to allow it", chain(err)),
+        ImageError::NoCredentials { registry, login } => format!(
+            "registry {registry}: authentication required; {}",
+            login_advice(login)
+        ),
+        _ => chain(err),
+    }
+}
+
+/// The flag that sets an image setting.
+fn setting_flag(setting: ImageSetting) -> &'static str {
+    match setting {
+        ImageSetting::Image => "--image",
+        ImageSetting::Creds => "--creds",
+        ImageSetting::Env => "--env",
+        ImageSetting::Label => "--label",
+        ImageSetting::Workdir => "--workdir",
+        ImageSetting::RunAs => "--run-as",
+        ImageSetting::Expose => "--expose",
+        ImageSetting::LayerCompression => "--layer-compression",
+    }
+}
+
+/// What to check or give after a registry refused a login.
+fn login_advice(login: &Login) -> String {
+    match login {
+        Login::Check {
+            user,
+            from: CredsSource::Given,
+        } => format!("check the credentials of {user} (from --creds)"),
+        Login::Check { .. } => login.to_string(),
+        Login::Missing { host } => format!(
+            "give --creds USER[:PASS] or an auths entry for {host} in $DOCKER_CONFIG/config.json"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_errors_name_the_flag() {
+        let err = anyhow::Error::from(ImageError::Value {
+            setting: ImageSetting::Expose,
+            value: "http".into(),
+            reason: "expected PORT[/PROTO]".into(),
+        });
+        assert_eq!(
+            error(err.downcast_ref().unwrap()),
+            "--expose http: expected PORT[/PROTO]"
+        );
+        let err = anyhow::Error::from(ImageError::NoCredentials {
+            registry: "r:5000".into(),
+            login: Box::new(Login::Missing {
+                host: "r:5000".into(),
+            }),
+        });
+        assert_eq!(
+            error(err.downcast_ref().unwrap()),
+            "registry r:5000: authentication required; give --creds USER[:PASS] or an auths entry for r:5000 in $DOCKER_CONFIG/config.json"
+        );
+    }
 }

@@ -4,7 +4,9 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use extract_elf_so::{ArchivePath, ExtraFile, Options, Output, Root, chain};
+use extract_elf_so::{
+    ArchivePath, DEFAULT_MODE, EmptyDir, ExtraFile, Options, Output, Root, chain,
+};
 
 use super::Usage;
 use super::args::Cli;
@@ -15,6 +17,11 @@ pub fn options(cli: &Cli) -> anyhow::Result<Options> {
         .add_file
         .iter()
         .map(|spec| extra_file(spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mkdirs = cli
+        .mkdir
+        .iter()
+        .map(|spec| empty_dir(spec))
         .collect::<Result<Vec<_>, _>>()?;
     let source_date_epoch = source_date_epoch()?;
     Ok(Options {
@@ -27,8 +34,47 @@ pub fn options(cli: &Cli) -> anyhow::Result<Options> {
         extra_files,
         nss_net: cli.nss_net,
         cert: cli.cert,
+        users: cli.users.as_deref().map(names),
+        gconv: cli.gconv.as_deref().map(names),
+        tzdata: cli.tzdata.as_deref().map(names),
+        locales: cli.locale.clone(),
+        shell: cli.shell,
+        mkdirs,
+        dlopen: cli.dlopen.clone(),
         source_date_epoch,
     })
+}
+
+/// The names of an optional list (`--users`, `--users=a,b`), empty ones dropped.
+fn names(given: &[String]) -> Vec<String> {
+    given
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Parses `--mkdir PATH[:MODE]`: MODE is octal, up to 7777, 0755 if left out.
+fn empty_dir(spec: &OsStr) -> Result<EmptyDir, Usage> {
+    let bytes = spec.as_bytes();
+    let usage = |why: &str| Usage(format!("--mkdir {}: {why}", spec.to_string_lossy()));
+    let (path, mode) = match bytes.iter().rposition(|&b| b == b':') {
+        Some(at) => {
+            let mode = std::str::from_utf8(&bytes[at + 1..])
+                .ok()
+                .filter(|m| !m.is_empty() && m.len() <= 4)
+                .and_then(|m| u32::from_str_radix(m, 8).ok())
+                .ok_or_else(|| usage("MODE must be octal, 0 to 7777"))?;
+            (&bytes[..at], mode)
+        }
+        None => (bytes, DEFAULT_MODE),
+    };
+    let at = archive_path("--mkdir", Path::new(OsStr::from_bytes(path)))?;
+    if at == ArchivePath::root() {
+        return Err(usage("PATH cannot be the archive root"));
+    }
+    Ok(EmptyDir { at, mode })
 }
 
 /// A user's archive path given with `flag`.
@@ -178,5 +224,71 @@ mod tests {
         );
         assert!(spec(":/x").is_err());
         assert!(spec("a:/").is_err());
+    }
+
+    #[test]
+    fn mkdir_specs() {
+        let spec = |s: &str| empty_dir(OsStr::new(s)).map_err(|e| e.to_string());
+        let dir = |p: &str, mode| {
+            Ok(EmptyDir {
+                at: ArchivePath::normalized(Path::new(p)),
+                mode,
+            })
+        };
+        assert_eq!(spec("/tmp:1777"), dir("/tmp", 0o1777));
+        assert_eq!(spec("/run"), dir("/run", 0o755));
+        assert_eq!(spec("var/lib/x:700"), dir("/var/lib/x", 0o700));
+        assert_eq!(spec("/a:b:0"), dir("/a:b", 0));
+        for bad in ["/tmp:", "/tmp:rw", "/tmp:8", "/tmp:17777", "/x:-1"] {
+            assert_eq!(
+                spec(bad),
+                Err(format!("--mkdir {bad}: MODE must be octal, 0 to 7777")),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            spec("/../x"),
+            Err("--mkdir /../x: '..' is not allowed in archive paths".into())
+        );
+        assert_eq!(
+            spec("/:1777"),
+            Err("--mkdir /:1777: PATH cannot be the archive root".into())
+        );
+    }
+
+    #[test]
+    fn optional_values_take_an_equals_sign() {
+        let cli = parse(&["--users", "/usr/sbin/nginx"]);
+        assert_eq!(cli.users, Some(vec![String::new()]));
+        assert_eq!(cli.inputs, vec![PathBuf::from("/usr/sbin/nginx")]);
+        let opts = options(&cli).unwrap();
+        assert_eq!(opts.users, Some(vec![]));
+        assert_eq!(opts.gconv, None);
+        let cli = parse(&[
+            "--users=www-data,postgres",
+            "--gconv=latin1,",
+            "--tzdata",
+            "a",
+        ]);
+        let opts = options(&cli).unwrap();
+        assert_eq!(
+            opts.users,
+            Some(vec!["www-data".to_string(), "postgres".into()])
+        );
+        assert_eq!(opts.gconv, Some(vec!["latin1".to_string()]));
+        assert_eq!(opts.tzdata, Some(vec![]));
+        assert_eq!(cli.inputs, vec![PathBuf::from("a")]);
+        let cli = parse(&[
+            "--tzdata=Europe/Paris",
+            "--dlopen",
+            "libz.so.1",
+            "--shell",
+            "a",
+        ]);
+        let opts = options(&cli).unwrap();
+        assert_eq!(opts.tzdata, Some(vec!["Europe/Paris".to_string()]));
+        assert_eq!(opts.dlopen, vec![OsString::from("libz.so.1")]);
+        assert!(opts.shell);
+        assert!(opts.locales.is_empty() && opts.mkdirs.is_empty());
     }
 }

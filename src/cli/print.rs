@@ -1,9 +1,10 @@
 //! What the command line prints: the summary, warnings, and errors with the
 //! flag that would help.
 
+use std::path::Path;
+
 use extract_elf_so::{
-    CredsSource, Error, ImageError, ImageSetting, Login, Missing, Output, Plan, Written, chain,
-    human,
+    DanglingLink, Error, ImageError, Missing, Output, Plan, Unavailable, Written, chain, human,
 };
 
 /// The one line printed on success.
@@ -47,7 +48,7 @@ pub fn missing_list(missing: &[Missing]) -> String {
 /// would help, the flag.
 pub fn error(err: &anyhow::Error) -> String {
     if let Some(image) = err.downcast_ref::<ImageError>() {
-        return image_error(image);
+        return super::image::error(image);
     }
     let Some(lib) = err.downcast_ref::<Error>() else {
         return format!("{err:#}");
@@ -62,72 +63,72 @@ pub fn error(err: &anyhow::Error) -> String {
         Error::NoCaBundle { .. } => {
             format!("--cert: {text} (Debian and Ubuntu: install ca-certificates)")
         }
-        Error::LinkLeavesTree { .. } => format!("{text}; add its target with --add-file"),
+        Error::DanglingLinks(links) => dangling(links),
+        Error::Unavailable(what) => unavailable(what, &text),
         _ => text,
     }
 }
 
-/// An image error, with the flag that gives the setting it names.
-fn image_error(err: &ImageError) -> String {
-    match err {
-        ImageError::Value {
-            setting,
-            value,
-            reason,
-        } => format!("{} {value}: {reason}", setting_flag(*setting)),
-        ImageError::Status {
-            registry,
-            method,
-            url,
-            status,
-            detail,
-            login: Some(login),
-        } => format!(
-            "registry {registry}: {method} {url}: {status}{detail}; {}",
-            login_advice(login)
-        ),
-        ImageError::HttpsOnly {
-            registry,
-            method,
-            url,
-            reason,
-        } => format!(
-            "registry {registry}: {method} {url}: {reason} (plain HTTP is used only with --insecure)"
-        ),
-        ImageError::PlainTokenRealm { .. } => format!("{}; use --insecure to allow it", chain(err)),
-        ImageError::NoCredentials { registry, login } => format!(
-            "registry {registry}: authentication required; {}",
-            login_advice(login)
-        ),
-        _ => chain(err),
+/// What a flag that packs a run-time need could not find, with the flag.
+fn unavailable(what: &Unavailable, text: &str) -> String {
+    match what {
+        Unavailable::Account { .. } => format!("--users: {text}"),
+        Unavailable::NoGlibc
+        | Unavailable::GconvDir { .. }
+        | Unavailable::GconvConfig { .. }
+        | Unavailable::Charset { .. } => format!("--gconv: {text}"),
+        Unavailable::Zoneinfo { .. } => {
+            format!("--tzdata: {text} (Debian and Ubuntu: install tzdata)")
+        }
+        Unavailable::Zone { .. } => format!("--tzdata: {text}"),
+        Unavailable::Locale {
+            dir,
+            archive: Some(archive),
+            ..
+        } => {
+            let host = dir.join(archive.file_name().unwrap_or_default());
+            format!(
+                "--locale: {text}; pack it whole with --add-file {}",
+                add_file(&host, archive)
+            )
+        }
+        Unavailable::Locale { .. } => format!("--locale: {text}"),
+        Unavailable::Shell { .. } => format!("--shell: {text}"),
+        Unavailable::Dlopen { .. } | Unavailable::NoCaller => format!("--dlopen: {text}"),
     }
 }
 
-/// The flag that sets an image setting.
-fn setting_flag(setting: ImageSetting) -> &'static str {
-    match setting {
-        ImageSetting::Image => "--image",
-        ImageSetting::Creds => "--creds",
-        ImageSetting::Env => "--env",
-        ImageSetting::Label => "--label",
-        ImageSetting::Workdir => "--workdir",
-        ImageSetting::RunAs => "--run-as",
-        ImageSetting::Expose => "--expose",
-        ImageSetting::LayerCompression => "--layer-compression",
+/// Links that would dangle, each with the `--add-file` that brings its
+/// target (or, for `/bin/sh`, `--shell`).
+fn dangling(links: &[DanglingLink]) -> String {
+    let mut text = format!(
+        "{} would lead to nothing in the archive:",
+        if links.len() == 1 { "a link" } else { "links" }
+    );
+    for link in links {
+        // One link on the same line, several one to a line.
+        text.push_str(if links.len() == 1 { " " } else { "\n  " });
+        text.push_str(&link.to_string());
+        if let Some(host) = &link.host {
+            text.push_str(&format!(
+                " (here it is {}): add it with --add-file {}",
+                host.display(),
+                add_file(host, &link.reaches)
+            ));
+        }
+        if link.at == Path::new("/bin/sh") {
+            text.push_str("; or pack the shell with --shell");
+        }
     }
+    text
 }
 
-/// What to check or give after a registry refused a login.
-fn login_advice(login: &Login) -> String {
-    match login {
-        Login::Check {
-            user,
-            from: CredsSource::Given,
-        } => format!("check the credentials of {user} (from --creds)"),
-        Login::Check { .. } => login.to_string(),
-        Login::Missing { host } => format!(
-            "give --creds USER[:PASS] or an auths entry for {host} in $DOCKER_CONFIG/config.json"
-        ),
+/// `--add-file`'s value that puts host file `src` at archive path `at`.
+fn add_file(src: &Path, at: &Path) -> String {
+    if src == at {
+        src.display().to_string()
+    } else {
+        format!("{}:{}", src.display(), at.display())
     }
 }
 
@@ -144,12 +145,44 @@ mod tests {
 
     #[test]
     fn errors_that_a_flag_would_help_name_it() {
-        let err = anyhow::Error::from(Error::LinkLeavesTree {
-            link: "/t/link".into(),
-        });
+        let link = |at: &str, target: &str, reaches: &str, host: Option<&str>| DanglingLink {
+            link: format!("/h{at}").into(),
+            at: at.into(),
+            target: target.into(),
+            reaches: reaches.into(),
+            host: host.map(Into::into),
+        };
+        let err = anyhow::Error::from(Error::DanglingLinks(vec![
+            link("/bin/sh", "dash", "/bin/dash", Some("/usr/bin/dash")),
+            link("/t/abs", "/etc/x", "/etc/x", Some("/etc/x")),
+            link("/t/gone", "nowhere", "/t/nowhere", None),
+        ]));
         assert_eq!(
             error(&err),
-            "/t/link: the link leads out of the directory input to something the archive does not hold; add its target with --add-file"
+            "links would lead to nothing in the archive:\n  \
+             /h/bin/sh -> dash: nothing at /bin/dash in the archive (here it is /usr/bin/dash): add it with --add-file /usr/bin/dash:/bin/dash; or pack the shell with --shell\n  \
+             /h/t/abs -> /etc/x: nothing at /etc/x in the archive (here it is /etc/x): add it with --add-file /etc/x\n  \
+             /h/t/gone -> nowhere: nothing at /t/nowhere in the archive, and the link leads nowhere here either"
+        );
+        let err = anyhow::Error::from(Error::from(Unavailable::Locale {
+            name: "fr_FR.UTF-8".into(),
+            dir: "/r/usr/lib/locale".into(),
+            archive: Some("/usr/lib/locale/locale-archive".into()),
+        }));
+        assert_eq!(
+            error(&err),
+            "--locale: no compiled locale fr_FR.UTF-8 in /r/usr/lib/locale, only /r/usr/lib/locale/locale-archive may hold it; \
+             pack it whole with --add-file /r/usr/lib/locale/locale-archive:/usr/lib/locale/locale-archive"
+        );
+        let err = anyhow::Error::from(Error::from(Unavailable::Account {
+            name: "www-data".into(),
+            file: "/r/etc/passwd".into(),
+        }));
+        assert_eq!(error(&err), "--users: no account www-data in /r/etc/passwd");
+        let err = anyhow::Error::from(Error::from(Unavailable::NoGlibc));
+        assert_eq!(
+            error(&err),
+            "--gconv: no dynamically linked glibc program among the inputs: gconv is glibc's"
         );
         let err = anyhow::Error::from(Error::NoCaBundle {
             root: Some("/r".into()),
@@ -158,26 +191,6 @@ mod tests {
         assert_eq!(
             error(&err),
             "--cert: no CA bundle found in the root /r; looked for /a, /b (Debian and Ubuntu: install ca-certificates)"
-        );
-    }
-
-    #[test]
-    fn image_errors_name_the_flag() {
-        let err = anyhow::Error::from(ImageError::Value {
-            setting: ImageSetting::Expose,
-            value: "http".into(),
-            reason: "expected PORT[/PROTO]".into(),
-        });
-        assert_eq!(error(&err), "--expose http: expected PORT[/PROTO]");
-        let err = anyhow::Error::from(ImageError::NoCredentials {
-            registry: "r:5000".into(),
-            login: Box::new(Login::Missing {
-                host: "r:5000".into(),
-            }),
-        });
-        assert_eq!(
-            error(&err),
-            "registry r:5000: authentication required; give --creds USER[:PASS] or an auths entry for r:5000 in $DOCKER_CONFIG/config.json"
         );
     }
 }

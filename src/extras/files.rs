@@ -5,25 +5,30 @@
 //! resolved from its new place, like an input; a library that a program of
 //! the same tree loads is resolved as part of that program. In a directory
 //! input, a link that leads out of the tree must reach something else the
-//! archive holds (brought in with `--add-file`); otherwise it would dangle
-//! in the image.
+//! archive holds (brought in with `--add-file`), and so must a link added
+//! by itself; otherwise it would dangle in the image. Every such link is
+//! checked once the plan is complete ([`dangling`]), and all that would
+//! dangle are reported together.
 
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use crate::elf::FileId;
-use crate::error::{Error, Result};
-use crate::fsroot::ArchivePath;
-use crate::plan::{FileMeta, Request, Role};
+use crate::error::{DanglingLink, Error, Result};
+use crate::fsroot::{ArchivePath, normalize};
+use crate::plan::{FileMeta, Request, Role, Tree};
 use crate::resolve::{self, Closure, Context};
 
-/// A link of a directory input that leads out of its tree.
+/// A link that must reach something else the archive holds: one of a
+/// directory input that leads out of its tree, or one added by itself.
 #[derive(Debug, Clone)]
 pub struct OutsideLink {
     pub at: ArchivePath,
     /// Host path of the link.
     pub src: PathBuf,
+    /// Its target, as stored.
+    pub target: PathBuf,
 }
 
 /// What adding a file or tree brings in.
@@ -33,7 +38,8 @@ pub struct Added {
     pub requests: Vec<Request>,
     /// Closures of the ELF files among them, to plan after them.
     pub closures: Vec<Closure>,
-    /// Links that leave a directory input's tree, to check once everything is planned.
+    /// Links that leave a directory input's tree, or the link added, to
+    /// check once everything is planned.
     pub outside: Vec<OutsideLink>,
 }
 
@@ -51,6 +57,14 @@ pub fn add(
     let mut elves = Vec::new();
     let meta = fs::symlink_metadata(src).map_err(|e| Error::io(src, e))?;
     if !meta.is_dir() {
+        if meta.file_type().is_symlink() {
+            let target = fs::read_link(src).map_err(|e| Error::io(src, e))?;
+            added.outside.push(OutsideLink {
+                at: dest.clone(),
+                src: src.to_path_buf(),
+                target,
+            });
+        }
         added.requests.push(request(src, dest, role, &mut elves)?);
         resolve_elves(ctx, elves, &mut added)?;
         return Ok(added);
@@ -78,6 +92,7 @@ pub fn add(
                 added.outside.push(OutsideLink {
                     at: at.clone(),
                     src: entry.path().to_path_buf(),
+                    target,
                 });
             }
         }
@@ -87,6 +102,42 @@ pub fn add(
     }
     resolve_elves(ctx, elves, &mut added)?;
     Ok(added)
+}
+
+/// Fails with every link of `links` that leads to nothing in the planned
+/// `tree`, each with what its target is on the host (or that it dangles
+/// there too).
+pub fn dangling(links: &[OutsideLink], tree: &Tree) -> Result<()> {
+    let mut found: Vec<DanglingLink> = Vec::new();
+    for link in links {
+        if tree.has(&link.at) {
+            continue;
+        }
+        let reaches = normalize(
+            &link
+                .at
+                .as_path()
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .join(&link.target),
+        );
+        let dangling = DanglingLink {
+            link: std::path::absolute(&link.src).unwrap_or_else(|_| link.src.clone()),
+            at: link.at.as_path().to_path_buf(),
+            target: link.target.clone(),
+            reaches,
+            host: fs::canonicalize(&link.src).ok(),
+        };
+        if !found.contains(&dangling) {
+            found.push(dangling);
+        }
+    }
+    if found.is_empty() {
+        Ok(())
+    } else {
+        found.sort_by(|a, b| a.at.cmp(&b.at));
+        Err(Error::DanglingLinks(found))
+    }
 }
 
 /// Resolves the ELF files found, programs first: a library that a program

@@ -11,15 +11,28 @@ pub enum Role {
     Library,
     /// A file given with `--add`.
     Added,
+    /// A library loaded as `dlopen` would load it, asked for by soname (`--dlopen`).
+    Dlopen,
     /// What host name lookup needs (`--nss-net`).
     Nss,
     /// The CA bundle and its well-known paths (`--cert`).
     Cert,
+    /// The user and group files (`--users`).
+    Users,
+    /// glibc's gconv modules and their configuration (`--gconv`).
+    Gconv,
+    /// Time zone files (`--tzdata`).
+    Tzdata,
+    /// A compiled locale (`--locale`).
+    Locale,
+    /// `/bin/sh`, through its links (`--shell`).
+    Shell,
     /// A file, link or tree given with `--add-file` or as a directory input.
     Extra,
     /// A file the image's loader reads (musl's path file).
     LoaderConfig,
-    /// A directory made to hold other entries.
+    /// A directory made to hold other entries, or made empty (`--mkdir`, a
+    /// home directory).
     Parent,
 }
 
@@ -31,8 +44,14 @@ impl Role {
             Role::Interpreter => "interpreter",
             Role::Library => "library",
             Role::Added => "added",
+            Role::Dlopen => "dlopen",
             Role::Nss => "nss",
             Role::Cert => "cert",
+            Role::Users => "users",
+            Role::Gconv => "gconv",
+            Role::Tzdata => "tzdata",
+            Role::Locale => "locale",
+            Role::Shell => "shell",
             Role::Extra => "extra",
             Role::LoaderConfig => "loader config",
             Role::Parent => "directory",

@@ -165,6 +165,7 @@ impl Planner {
                 role,
             } => self.tree.add_link(&at, &target, mtime, role),
             Request::Dir { at, meta, role } => self.tree.add_dir(&at, &meta, role),
+            Request::MadeDir { at, mode } => self.tree.add_made_dir(&at, mode),
             Request::Generated { at, content, role } => self.tree.add_generated(&at, content, role),
             Request::LinkTo { at, to, role } => self.tree.add_link_to(&at, &to, role),
             Request::Rooted { path, role } => self.add_rooted(&path, role),

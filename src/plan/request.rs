@@ -1,5 +1,5 @@
-//! What the extras (`--add-file`, directory inputs, `--nss-net`, `--cert`)
-//! ask the plan for, as data: they look at the root and the tree, the
+//! What the extras (`--add-file`, directory inputs, `--nss-net`, `--cert`,
+//! and the flags that pack what programs need at run time) ask the plan for, as data: they look at the root and the tree, the
 //! planner carries their requests out in order.
 
 use std::path::PathBuf;
@@ -31,6 +31,10 @@ pub enum Request {
         meta: FileMeta,
         role: Role,
     },
+    /// An empty directory made by this tool with `mode`, and the time of the
+    /// directories made to hold entries (a directory already there keeps its
+    /// time and takes the mode).
+    MadeDir { at: ArchivePath, mode: u32 },
     /// A file written by this tool, unless something is already at `at`.
     Generated {
         at: ArchivePath,

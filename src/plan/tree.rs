@@ -125,6 +125,13 @@ impl Tree {
         Ok(())
     }
 
+    /// Makes a directory with `mode`; a new one gets the made directories' time.
+    pub fn add_made_dir(&mut self, at: &ArchivePath, mode: u32) -> Result<()> {
+        let at = self.make_dir(at.as_path(), 0)?;
+        self.nodes.entry(at).and_modify(|node| node.mode = mode);
+        Ok(())
+    }
+
     /// Adds a symbolic link at `at`, as it is in the root or on the host.
     pub fn add_link(
         &mut self,
@@ -484,6 +491,51 @@ mod tests {
             ("usr".into(), Node::Dir, 5),
             ("usr/lib".into(), Node::Dir, 5),
             ("usr/lib/libx.so.1.0".into(), file, 5),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn made_directories_take_their_mode_and_the_directories_time() {
+        let mut tree = Tree::new(None);
+        tree.add_file(
+            &at("/bin/app"),
+            Path::new("/a"),
+            &meta(1, 1),
+            Role::Input,
+            false,
+        )
+        .unwrap();
+        let host_dir = FileMeta {
+            mtime: 3,
+            ..meta(2, 0)
+        };
+        tree.add_dir(&at("/srv"), &host_dir, Role::Extra).unwrap();
+        for (path, mode) in [("/tmp", 0o1777), ("/var/lib/x", 0o700), ("/srv", 0o750)] {
+            tree.add_made_dir(&at(path), mode).unwrap();
+        }
+        let plan = tree.finish();
+        let got: Vec<(String, u32, u64, Role)> = plan
+            .entries
+            .iter()
+            .filter(|e| e.node == Node::Dir)
+            .map(|e| {
+                (
+                    e.path.relative().display().to_string(),
+                    e.mode,
+                    e.mtime,
+                    e.role,
+                )
+            })
+            .collect();
+        let made = |p: &str, mode| (p.to_string(), mode, 10, Role::Parent);
+        let want = vec![
+            made("bin", 0o755),
+            ("srv".to_string(), 0o750, 3, Role::Extra),
+            made("tmp", 0o1777),
+            made("var", 0o755),
+            made("var/lib", 0o755),
+            made("var/lib/x", 0o700),
         ];
         assert_eq!(got, want);
     }

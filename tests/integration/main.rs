@@ -19,4 +19,6 @@ mod image;
 mod inspect;
 mod layout;
 mod resolve;
+mod run_time;
+mod run_time_e2e;
 mod util;

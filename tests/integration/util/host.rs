@@ -96,7 +96,8 @@ pub struct CaWrite {
 pub fn ca_read() -> CaRead {
     let thread = CA_STORE.read().unwrap_or_else(|e| e.into_inner());
     let file = ca_lock_file();
-    file.lock_shared().expect("locking the CA store for reading");
+    file.lock_shared()
+        .expect("locking the CA store for reading");
     CaRead {
         _file: file,
         _thread: thread,
