@@ -46,8 +46,7 @@ pub struct ExtraFile {
 /// image. Writes nothing. Libraries the loader would not find are in
 /// [`Planned::missing`]: whether that is fatal is the caller's choice.
 pub fn plan(opts: &Options) -> Result<Planned> {
-    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-    let ctx = Context::new(opts.root.clone(), opts.library_path.clone(), cwd);
+    let ctx = Context::new(opts.root.clone(), opts.library_path.clone());
     let jobs = place_inputs(opts)?;
     let mut planner = Planner::new(opts.root.clone(), opts.source_date_epoch);
     let mut closures = Vec::new();

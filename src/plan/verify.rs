@@ -43,8 +43,7 @@ pub fn verify(plan: &Plan, closures: &[Closure], planning: &Context) -> Result<(
 /// Each way the image would not load as planned, sorted, without repeats.
 fn problems(plan: &Plan, closures: &[Closure], planning: &Context) -> Result<Vec<LoadProblem>> {
     // The image's files are host files planning has read: not read again.
-    let ctx =
-        Context::new(image_root(plan), Vec::new(), PathBuf::from("/")).sharing_files(planning);
+    let ctx = Context::new(image_root(plan), Vec::new()).sharing_files(planning);
     let mut problems = Vec::new();
     for planned in closures {
         let input = &planned.objects[0];
@@ -123,7 +122,7 @@ mod tests {
     use std::path::Path;
 
     fn host_plan(program: &Path) -> (Plan, Closure, Context) {
-        let ctx = Context::new(Root::host(), Vec::new(), PathBuf::from("/"));
+        let ctx = Context::new(Root::host(), Vec::new());
         let at = ArchivePath::normalized(Path::new("/app/prog"));
         let closure = resolve::input(&ctx, program, at).unwrap();
         let mut planner = Planner::new(Root::host(), None);

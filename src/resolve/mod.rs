@@ -23,7 +23,10 @@
 //! DF_1_NODEFLIB on the requester skips the default directories in steps 4
 //! and 5. `$ORIGIN`, `$LIB` and `$PLATFORM` (also `${...}`) are expanded in
 //! path lists and in names with `/`, `$ORIGIN` against the list's owner
-//! ([`search`]). Each candidate is checked as `open_verify` does ([`probe`]):
+//! ([`search`]). What the loader takes from the process's working directory
+//! (an empty or relative path element, a relative name with `/`) is taken
+//! from `/` of the root, the working directory of an image that sets none:
+//! never from this host's. Each candidate is checked as `open_verify` does ([`probe`]):
 //! a file of another ELF class or machine is skipped; a file that is not ELF,
 //! or has the wrong byte order, or an OS ABI the loader rejects, ends the
 //! search for that name with an error. glibc-hwcaps subdirectories are not

@@ -204,6 +204,11 @@ impl Search<'_> {
         let mut seen = HashSet::new();
         let mut dirs = Vec::new();
         for element in bytes.split(|&b| b == b':') {
+            // musl's `path_open` skips empty elements; glibc searches the
+            // working directory for them.
+            if element.is_empty() && self.loader.libc == Libc::Musl {
+                continue;
+            }
             let Some((loc, at)) = self.expand_element(element, owner) else {
                 continue;
             };
@@ -240,16 +245,16 @@ impl Search<'_> {
         Some((loc, Some(at)))
     }
 
-    /// An element without `$ORIGIN`: absolute ones are in the root, relative
-    /// ones (and the empty one) are taken from the current directory.
+    /// An element without `$ORIGIN`, as a path in the root. The loader takes
+    /// a relative element (and the empty one, and a relative name with `/`)
+    /// from the process's working directory (`fillin_rpath`, `open_path`);
+    /// an image's is `/` unless it is given another, so they are taken from
+    /// `/` of the root, when planning and when checking the image alike, and
+    /// never from this host's working directory.
     fn plain_element(&self, element: &[u8]) -> (Loc, Option<ArchivePath>) {
-        let path = PathBuf::from(OsStr::from_bytes(element));
-        if path.is_absolute() {
-            let at = ArchivePath::normalized(&path);
-            (Loc::InRoot(path), Some(at))
-        } else {
-            (Loc::Host(self.ctx.cwd.join(path)), None)
-        }
+        let path = Path::new("/").join(OsStr::from_bytes(element));
+        let at = ArchivePath::normalized(&path);
+        (Loc::InRoot(path), Some(at))
     }
 
     /// Where object `name`, found as `file` through `dir`, goes in the archive:

@@ -274,10 +274,9 @@ impl Walk<'_> {
 mod tests {
     use super::*;
     use crate::fsroot::Root;
-    use std::path::PathBuf;
 
     fn host_context() -> Context {
-        Context::new(Root::host(), Vec::new(), PathBuf::from("/"))
+        Context::new(Root::host(), Vec::new())
     }
 
     /// What a closure found, in order, as text.
@@ -301,9 +300,8 @@ mod tests {
             assert_eq!(found(&together), found(&alone), "{program}");
         }
         // Resolved inside a root, as the image check does, with the files planning read.
-        let in_fixtures = Context::new(Root::new(&fixtures), Vec::new(), PathBuf::from("/"));
-        let checking = Context::new(Root::new(&fixtures), Vec::new(), PathBuf::from("/"))
-            .sharing_files(&in_fixtures);
+        let in_fixtures = Context::new(Root::new(&fixtures), Vec::new());
+        let checking = Context::new(Root::new(&fixtures), Vec::new()).sharing_files(&in_fixtures);
         let program = Path::new("/runpath-ok/bin/app");
         let at = ArchivePath::normalized(program);
         let alone = in_root(&in_fixtures, program, at.clone()).unwrap();

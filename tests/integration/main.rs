@@ -16,5 +16,6 @@ mod extras;
 mod hardening;
 mod inspect;
 mod layout;
+mod loader;
 mod resolve;
 mod util;

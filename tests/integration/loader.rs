@@ -1,0 +1,150 @@
+//! The loader's rules that decide whether the image would load, through the
+//! real binary: path elements glibc takes from the working directory (taken
+//! from `/` of the root, never from the host's working directory). Scenarios
+//! are the fixtures' `relpath/`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::util::{
+    self, Kind, bytes, mini_sysroot, require, run_tool, s, tmp, verbose_sources, write,
+};
+
+/// A fixture that must have been built.
+fn fx(rel: &str) -> PathBuf {
+    let path = util::fx(rel);
+    assert!(
+        path.exists(),
+        "fixture {} was not built (see fixtures/README.md)",
+        path.display()
+    );
+    path
+}
+
+/// `bytes` with a marker appended, so a copy cannot be mistaken for another
+/// (the loader ignores trailing bytes).
+fn marked(data: &[u8], tag: &str) -> Vec<u8> {
+    let mut data = data.to_vec();
+    data.extend_from_slice(format!("\0copy: {tag}\0").as_bytes());
+    data
+}
+
+fn host_libc() -> Vec<u8> {
+    bytes(&fs::canonicalize("/lib/x86_64-linux-gnu/libc.so.6").unwrap())
+}
+
+/// Copies of libc and libleaf in `dir` and `dir/lib`, where a search from
+/// the working directory `dir` would find them.
+fn decoys_in(dir: &Path) -> Vec<Vec<u8>> {
+    let leaf = bytes(&fx("leaf/lib/libleaf.so.1.0.0"));
+    let mut decoys = Vec::new();
+    for sub in ["", "lib"] {
+        let libc = marked(&host_libc(), &format!("working directory {sub}"));
+        let leaf = marked(&leaf, &format!("working directory {sub}"));
+        write(&dir.join(sub).join("libc.so.6"), &libc);
+        write(&dir.join(sub).join("libleaf.so.1"), &leaf);
+        decoys.extend([libc, leaf]);
+    }
+    decoys
+}
+
+/// No file of the archive holds one of `decoys`, and no source lies in
+/// `cwd` outside `allowed`.
+fn assert_no_decoy(run: &util::Run, cwd: &Path, allowed: Option<&Path>, decoys: &[Vec<u8>]) {
+    let archive = run.archive();
+    for item in archive.of_kind(Kind::File) {
+        assert!(
+            !decoys.contains(&item.data),
+            "{} is a copy from the working directory\n{}",
+            item.path,
+            run.stderr
+        );
+    }
+    for (path, source) in verbose_sources(&run.stderr) {
+        assert!(
+            !source.starts_with(cwd) || allowed.is_some_and(|a| source.starts_with(a)),
+            "{path} comes from {}, in the working directory\n{}",
+            source.display(),
+            run.stderr
+        );
+    }
+}
+
+// ------------------------------------------------------------------ relative path elements
+
+/// glibc takes an empty (`:`) or relative (`lib`) DT_RUNPATH element from
+/// the process's working directory. In a root they are taken from the
+/// root's `/`, where an image's loader with the default working directory
+/// looks: never from the working directory of the tool, whose copies of
+/// libc and libleaf must not be packed.
+#[test]
+fn empty_and_relative_path_elements_in_a_root_are_taken_from_its_top() {
+    let t = tmp();
+    let cwd = fs::canonicalize(t.path()).unwrap();
+    let decoys = decoys_in(&cwd);
+    let root = cwd.join("root");
+    mini_sysroot(&root);
+    let leaf = bytes(&fx("leaf/lib/libleaf.so.1.0.0"));
+    let top = marked(&leaf, "root /");
+    let lib = marked(&leaf, "root /lib");
+    write(&root.join("libleaf.so.1"), &top);
+    write(&root.join("usr/lib/libleaf.so.1"), &lib);
+    let root_libc = bytes(&root.join("usr/lib/x86_64-linux-gnu/libc.so.6"));
+
+    let run = run_tool(
+        &cwd,
+        [s(&fx("relpath/bin/app-empty")), "--root", s(&root), "-v"],
+    );
+    assert_no_decoy(&run, &cwd, Some(&root), &decoys);
+    let archive = run.archive();
+    assert_eq!(archive.file("libleaf.so.1").data, top, "{}", archive.dump());
+    assert_eq!(
+        archive.file("lib/x86_64-linux-gnu/libc.so.6").data,
+        root_libc
+    );
+
+    let run = run_tool(
+        &cwd,
+        [s(&fx("relpath/bin/app-lib")), "--root", s(&root), "-v"],
+    );
+    assert_no_decoy(&run, &cwd, Some(&root), &decoys);
+    let archive = run.archive();
+    // `lib` is /lib of the root, a link to usr/lib, kept as in the root.
+    assert_eq!(
+        archive.file("lib/libleaf.so.1").data,
+        lib,
+        "{}",
+        archive.dump()
+    );
+    assert_eq!(archive.entry("lib").link.as_deref(), Some("usr/lib"));
+    assert_eq!(
+        archive.file("lib/x86_64-linux-gnu/libc.so.6").data,
+        root_libc
+    );
+}
+
+/// Without a root, the same elements are taken from the host's `/`: what
+/// is packed does not depend on where the tool runs.
+#[test]
+fn empty_and_relative_path_elements_without_a_root_are_taken_from_the_hosts_top() {
+    if !require(
+        !Path::new("/libc.so.6").exists() && !Path::new("/lib/libc.so.6").exists(),
+        "a libc.so.6 in / or /lib of this host",
+    ) {
+        return;
+    }
+    let t = tmp();
+    let cwd = fs::canonicalize(t.path()).unwrap();
+    let decoys = decoys_in(&cwd);
+    let leaf_dir = fx("leaf/lib");
+    for app in ["relpath/bin/app-empty", "relpath/bin/app-lib"] {
+        let run = run_tool(&cwd, [s(&fx(app)), "--library-path", s(&leaf_dir), "-v"]);
+        assert_no_decoy(&run, &cwd, None, &decoys);
+        let archive = run.archive();
+        assert_eq!(
+            archive.file("lib/x86_64-linux-gnu/libc.so.6").data,
+            host_libc(),
+            "{app}"
+        );
+    }
+}
