@@ -49,6 +49,13 @@ pub fn add(
 ) -> Result<Added> {
     let mut added = Added::default();
     let mut elves = Vec::new();
+    // A directory input given by a symbolic link is the directory it names:
+    // with a trailing `/`, every look at the top follows the link.
+    let src = &if tree_input {
+        src.join("")
+    } else {
+        src.to_path_buf()
+    };
     let meta = fs::symlink_metadata(src).map_err(|e| Error::io(src, e))?;
     if !meta.is_dir() {
         added.requests.push(request(src, dest, role, &mut elves)?);
@@ -190,6 +197,36 @@ fn is_elf(path: &Path) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_directory_input_given_by_a_link_is_walked_through_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        fs::create_dir_all(t.join("tree/sub")).unwrap();
+        fs::write(t.join("tree/sub/file"), b"x").unwrap();
+        std::os::unix::fs::symlink("tree", t.join("link")).unwrap();
+        let ctx = Context::new(crate::fsroot::Root::host(), Vec::new());
+        let at = ArchivePath::normalized(Path::new("/srv/link"));
+        let added = add(&ctx, &t.join("link"), &at, Role::Input, true).unwrap();
+        let paths: Vec<String> = added
+            .requests
+            .iter()
+            .map(|r| match r {
+                Request::Dir { at, .. } => format!("dir {at}"),
+                Request::File { at, .. } => format!("file {at}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        let want = [
+            "dir /srv/link",
+            "dir /srv/link/sub",
+            "file /srv/link/sub/file",
+        ];
+        assert_eq!(paths, want);
+        // Given with --add-file, a link stays a link.
+        let added = add(&ctx, &t.join("link"), &at, Role::Extra, false).unwrap();
+        assert!(matches!(added.requests[..], [Request::Link { .. }]));
+    }
 
     #[test]
     fn links_leaving_a_tree() {

@@ -978,9 +978,13 @@ fn add_file_missing_source_fails_naming_it() {
 /// A fixture scenario directory (bin/app + lib/) given as an input lands at
 /// usr/local/bin/NAME with its libraries resolved inside the tree.
 fn check_tree_input(name: &str) {
+    check_tree_input_at(name, &fx(name));
+}
+
+/// [`check_tree_input`] for the scenario `name` given as `input`, named `name`.
+fn check_tree_input_at(name: &str, input: &Path) {
     let dir = tmp();
-    let input = fx(name);
-    let (archive, _) = pack(dir.path(), &os([&input]));
+    let (archive, _) = pack(dir.path(), &os([input]));
     let top = format!("usr/local/bin/{name}");
     for d in ["", "/bin", "/lib"] {
         assert_eq!(
@@ -1034,6 +1038,24 @@ fn directory_input_rpath_tree_resolves_inside_the_tree() {
 #[test]
 fn directory_input_runpath_ok_tree_resolves_inside_the_tree() {
     check_tree_input("runpath-ok");
+}
+
+/// A symbolic link to a directory, given as an input, is the directory it
+/// names, packed whole under the link's name as with a trailing `/`, not a
+/// link that would dangle in the image.
+#[test]
+fn directory_input_given_by_a_link_is_the_directory_it_names() {
+    let dir = tmp();
+    let link = dir.path().join("links/rpath");
+    fs::create_dir_all(link.parent().unwrap()).unwrap();
+    ln(&fx("rpath").to_string_lossy(), &link);
+    check_tree_input_at("rpath", &link);
+    // A relative link, through a second one.
+    let again = dir.path().join("again");
+    ln("links/rpath", &again);
+    let named = dir.path().join("links/named");
+    ln("../again", &named);
+    check_tree_input_at("named", &named);
 }
 
 #[test]
