@@ -33,7 +33,7 @@ pub mod test_ldcache;
 pub use error::{Error, LoadProblem, LoadProblemKind, Result, chain, describe_io};
 pub use fsroot::{ArchivePath, Node, Root};
 pub use pipeline::{ExtraFile, Options, plan};
-pub use plan::{Entry, Plan, Planned, Role};
+pub use plan::{DroppedSetid, Entry, Plan, Planned, Role};
 pub use resolve::Missing;
 pub use view::{Report, human, json, list, tree, verbose};
 pub use write::{Output, Written, remove_partial, write};

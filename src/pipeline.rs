@@ -33,6 +33,9 @@ pub struct Options {
     pub cert: bool,
     /// Upper bound for modification times (`SOURCE_DATE_EPOCH`).
     pub source_date_epoch: Option<u64>,
+    /// Keep setuid and setgid bits of files root does not own (stored as
+    /// root's, they would gain root's rights); otherwise they are dropped.
+    pub keep_setid: bool,
 }
 
 /// A host file, link or directory to put at `dest` in the archive.
@@ -49,6 +52,7 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     let ctx = Context::new(opts.root.clone(), opts.library_path.clone());
     let jobs = place_inputs(opts)?;
     let mut planner = Planner::new(opts.root.clone(), opts.source_date_epoch);
+    planner.keep_setid(opts.keep_setid);
     let mut closures = Vec::new();
     let mut outside = Vec::new();
     for (input, at, role) in jobs {
@@ -94,12 +98,14 @@ pub fn plan(opts: &Options) -> Result<Planned> {
             }
         }
     }
+    let dropped_setid = planner.tree().dropped_setid().to_vec();
     let plan = planner.finish();
     verify(&plan, &closures, &ctx)?;
     Ok(Planned {
         plan,
         closures,
         missing,
+        dropped_setid,
     })
 }
 

@@ -28,6 +28,7 @@ pub fn options(cli: &Cli) -> anyhow::Result<Options> {
         nss_net: cli.nss_net,
         cert: cli.cert,
         source_date_epoch,
+        keep_setid: cli.keep_setid,
     })
 }
 

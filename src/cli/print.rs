@@ -1,7 +1,7 @@
 //! What the command line prints: the summary, warnings, and errors with the
 //! flag that would help.
 
-use extract_elf_so::{Error, Missing, Output, Plan, Written, chain, human};
+use extract_elf_so::{DroppedSetid, Error, Missing, Output, Plan, Written, chain, human};
 
 /// The one line printed on success.
 pub fn summary(output: &Output, plan: &Plan, written: &Written) -> String {
@@ -24,6 +24,13 @@ pub fn summary(output: &Output, plan: &Plan, written: &Written) -> String {
 pub fn warn_missing(missing: &[Missing]) {
     for missing in missing {
         eprintln!("extract-elf-so: warning: not found: {missing}");
+    }
+}
+
+/// One warning per file whose setuid or setgid bits were dropped.
+pub fn warn_setid(dropped: &[DroppedSetid]) {
+    for dropped in dropped {
+        eprintln!("extract-elf-so: warning: {dropped}; --keep-setid keeps such bits");
     }
 }
 
