@@ -36,6 +36,8 @@ pub struct ElfFacts {
     pub soname: Option<OsString>,
     /// DF_1_NODEFLIB: the object's dependencies skip the cache and default dirs.
     pub nodeflib: bool,
+    /// Whether it has a PT_LOAD segment, something to map.
+    pub has_load: bool,
 }
 
 impl ElfFacts {
@@ -94,6 +96,7 @@ fn parse<H: FileHeader<Endian = Endianness>>(
         runpath: None,
         soname: None,
         nodeflib: false,
+        has_load: false,
     };
     let mut loads = Vec::new();
     let mut dynamic = None;
@@ -121,11 +124,14 @@ fn parse<H: FileHeader<Endian = Endianness>>(
                 }
                 dynamic = ph.dynamic(endian, data).map_err(|e| e.to_string())?;
             }
-            elf::PT_LOAD => loads.push(Load {
-                vaddr: ph.p_vaddr(endian).into(),
-                offset,
-                filesz,
-            }),
+            elf::PT_LOAD => {
+                facts.has_load = true;
+                loads.push(Load {
+                    vaddr: ph.p_vaddr(endian).into(),
+                    offset,
+                    filesz,
+                });
+            }
             _ => {}
         }
     }

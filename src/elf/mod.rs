@@ -14,7 +14,7 @@ mod files;
 mod header;
 mod window;
 
-pub use check::{Check, check};
+pub use check::{Check, check, unloadable};
 pub use facts::ElfFacts;
 pub use files::{ElfFile, FileId, Files, read_elf};
 pub use header::Header;

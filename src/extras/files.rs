@@ -107,7 +107,10 @@ fn resolve_elves(
     let mut facts = Vec::with_capacity(elves.len());
     for (src, at) in elves {
         let f = crate::elf::read_elf(&src)?.facts?;
-        facts.push((f.interp.is_none(), src, at));
+        // Object files, core files and the like are packed as they are.
+        if crate::elf::unloadable(&f).is_none() {
+            facts.push((f.interp.is_none(), src, at));
+        }
     }
     // Programs (with an interpreter) first, in the walk's order.
     facts.sort_by_key(|(library, _, _)| *library);

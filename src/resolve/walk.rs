@@ -30,6 +30,7 @@ pub fn input(ctx: &Context, input: &Path, at: ArchivePath) -> Result<Closure> {
     }
     let file = crate::elf::read_elf(input)?;
     let facts = file.facts.clone()?;
+    refuse_unloadable(&facts, input)?;
     let source = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
     let id = file.id;
     ctx.files.keep(&source, file);
@@ -47,7 +48,20 @@ pub fn in_root(ctx: &Context, path: &Path, at: ArchivePath) -> Result<Closure> {
     })?;
     let file = ctx.files.get(&source)?;
     let facts = file.facts?;
+    refuse_unloadable(&facts, path)?;
     walk(ctx, Loc::InRoot(followed.real), source, facts, file.id, at)
+}
+
+/// An input must be a program the kernel would run or an object the loader
+/// would load.
+fn refuse_unloadable(facts: &ElfFacts, path: &Path) -> Result<()> {
+    match crate::elf::unloadable(facts) {
+        None => Ok(()),
+        Some(reason) => Err(Error::NotLoadable {
+            path: path.to_path_buf(),
+            reason,
+        }),
+    }
 }
 
 fn walk(

@@ -1,13 +1,15 @@
 //! The loader's rules that decide whether the image would load, through the
 //! real binary: path elements glibc takes from the working directory (taken
-//! from `/` of the root, never from the host's working directory). Scenarios
-//! are the fixtures' `relpath/`.
+//! from `/` of the root, never from the host's working directory) and files
+//! neither the kernel nor the loader would take as inputs. Scenarios are the
+//! fixtures' `relpath/` and `unloadable/`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::util::{
-    self, Kind, bytes, mini_sysroot, require, run_tool, s, tmp, verbose_sources, write,
+    self, Kind, assert_fails, bytes, mini_sysroot, os, require, run_tool, s, tmp, verbose_sources,
+    write,
 };
 
 /// A fixture that must have been built.
@@ -147,4 +149,45 @@ fn empty_and_relative_path_elements_without_a_root_are_taken_from_the_hosts_top(
             "{app}"
         );
     }
+}
+
+// ------------------------------------------------------------------ unloadable inputs
+
+/// Files the kernel would not run and the loader would not load are
+/// refused as inputs and as `--add` libraries, with the reason.
+#[test]
+fn files_neither_the_kernel_nor_the_loader_would_take_are_refused() {
+    let t = tmp();
+    let cases = [
+        ("leaf.o", "relocatable object"),
+        ("core", "core file"),
+        ("freebsd", "OS ABI 9"),
+        ("noload", "PT_LOAD"),
+    ];
+    for (name, why) in cases {
+        let file = fx(&format!("unloadable/{name}"));
+        assert_fails(t.path(), &os(&[&file]), 1, &[s(&file), why]);
+        assert_fails(
+            t.path(),
+            &os(&[&"-a", &file, &fx("hello/bin/hello")]),
+            1,
+            &[s(&file), why],
+        );
+    }
+}
+
+/// In a directory input, an object file is a plain file: packed as it is,
+/// its libraries not looked for.
+#[test]
+fn an_object_file_in_a_directory_input_is_packed_as_a_file() {
+    let t = tmp();
+    let tree = t.path().join("tree");
+    write(&tree.join("bin/hello"), bytes(&fx("hello/bin/hello")));
+    write(&tree.join("obj/leaf.o"), bytes(&fx("unloadable/leaf.o")));
+    let archive = run_tool(t.path(), [&tree]).archive();
+    assert_eq!(
+        archive.file("usr/local/bin/tree/obj/leaf.o").data,
+        bytes(&fx("unloadable/leaf.o"))
+    );
+    archive.file("usr/local/bin/tree/bin/hello");
 }
