@@ -154,6 +154,7 @@ mod tests {
             soname: None,
             nodeflib: false,
             has_load,
+            versions: Default::default(),
         };
         let cases = [
             (facts(elf::ET_DYN, 0, true), None),

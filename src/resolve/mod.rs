@@ -48,6 +48,10 @@
 //! and the first default directory for libraries that only a cache, an
 //! ld.so.conf directory or `--library-path` found (the image has none of them).
 //!
+//! Once a closure is complete, glibc's check of symbol versions runs over it
+//! ([`versions`]): a version the loaded library does not define is reported
+//! like a library that is not found.
+//!
 //! A library that cannot be found is data ([`Missing`]), not an error: the
 //! caller decides whether it is fatal.
 
@@ -55,6 +59,7 @@ mod context;
 mod model;
 mod probe;
 mod search;
+mod versions;
 mod walk;
 
 pub use context::Context;

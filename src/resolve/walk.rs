@@ -8,6 +8,7 @@ use super::context::Context;
 use super::model::{Closure, Dep, Loc, Missing, Object, Via};
 use super::probe::{Candidate, Probe, probe};
 use super::search::Search;
+use super::versions;
 use crate::elf::{ElfFacts, FileId};
 use crate::error::{Error, Result};
 use crate::fsroot::{ArchivePath, normalize};
@@ -93,6 +94,7 @@ fn walk(
     };
     w.load_interpreter();
     w.load_needed_from(0);
+    w.missing.extend(versions::check(&w.loader, &w.objects, 0));
     let loader_files = match &w.loader.system {
         SystemSearch::Musl {
             path_file: Some(file),
@@ -127,6 +129,8 @@ impl Closure {
             object: found,
         });
         w.load_needed_from(start);
+        w.missing
+            .extend(versions::check(&w.loader, &w.objects, start));
         self.objects = w.objects;
         self.missing = w.missing;
         self.dlopens.push((caller, name.to_os_string()));
@@ -267,11 +271,7 @@ impl Walk<'_> {
     /// glibc step 0 (name, path or SONAME), or musl's reserved names and file names.
     fn already_loaded(&self, name: &OsStr) -> Option<usize> {
         match self.loader.libc {
-            Libc::Glibc => self.objects.iter().position(|o| {
-                o.names.iter().any(|n| n == name)
-                    || o.facts.soname.as_deref() == Some(name)
-                    || (o.via != Via::Input && o.loc.path().as_os_str() == name)
-            }),
+            Libc::Glibc => self.objects.iter().position(|o| o.answers_to(name)),
             Libc::Musl => {
                 if self.loader.musl_reserved(name) {
                     return self.objects.iter().position(|o| o.via == Via::Interpreter);

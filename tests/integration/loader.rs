@@ -1,8 +1,9 @@
 //! The loader's rules that decide whether the image would load, through the
 //! real binary: path elements glibc takes from the working directory (taken
-//! from `/` of the root, never from the host's working directory) and files
-//! neither the kernel nor the loader would take as inputs. Scenarios are the
-//! fixtures' `relpath/` and `unloadable/`.
+//! from `/` of the root, never from the host's working directory), files
+//! neither the kernel nor the loader would take as inputs and symbol versions
+//! (LOADER.md §11). Scenarios are the fixtures' `relpath/`, `unloadable/` and
+//! `versions/`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -190,4 +191,48 @@ fn an_object_file_in_a_directory_input_is_packed_as_a_file() {
         bytes(&fx("unloadable/leaf.o"))
     );
     archive.file("usr/local/bin/tree/bin/hello");
+}
+
+// ------------------------------------------------------------------ symbol versions
+
+/// versions/bin/app needs version V2 of libver.so.1; the copy its DT_RUNPATH
+/// finds first (lib1/) defines only V1. The loader refuses it there and does
+/// not go on to lib2/, so the run is refused, naming the file, the version
+/// and the program; with `--allow-missing` the copy the loader takes is packed.
+#[test]
+fn a_version_the_found_library_does_not_define_is_refused() {
+    let t = tmp();
+    let app = fx("versions/bin/app");
+    let run = run_tool(t.path(), [&app]);
+    run.expect_code(1);
+    assert!(!run.out.exists());
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("libver.so.1 (needed by"))
+        .unwrap_or_else(|| panic!("no line for libver.so.1:\n{}", run.stderr));
+    for want in ["`V2'", "lib1/libver.so.1", s(&app)] {
+        assert!(line.contains(want), "{want} not in {line:?}");
+    }
+    assert!(!line.contains("`V1'"), "{line}");
+
+    let run = run_tool(t.path(), [s(&app), "--allow-missing"]);
+    let archive = run.archive();
+    assert!(run.stderr.contains("`V2'"), "{}", run.stderr);
+    assert_eq!(
+        archive.file("usr/local/lib1/libver.so.1").data,
+        bytes(&fx("versions/lib1/libver.so.1"))
+    );
+    assert!(archive.get("usr/local/lib2/libver.so.1").is_none());
+}
+
+/// versions/bin/app-v1 needs only V1, which the first copy defines.
+#[test]
+fn a_library_defining_every_version_needed_is_packed() {
+    let t = tmp();
+    let archive = run_tool(t.path(), [fx("versions/bin/app-v1")]).archive();
+    assert_eq!(
+        archive.file("usr/local/lib1/libver.so.1").data,
+        bytes(&fx("versions/lib1/libver.so.1"))
+    );
 }
