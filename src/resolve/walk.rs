@@ -229,7 +229,15 @@ impl Walk<'_> {
                 }
                 Probe::Found(found) => found,
             };
-            let at = search.place(name, dir.as_ref(), &file);
+            let Some(at) = search.place(req, name, dir.as_ref(), &file) else {
+                note = Some(format!(
+                    "found at {file}, where the image's loader will not look, and {} has \
+                     DF_1_NODEFLIB (the default directories are skipped for it) but no \
+                     DT_RPATH or DT_RUNPATH directory to put it in",
+                    normalize(self.objects[req].loc.path()).display()
+                ));
+                break;
+            };
             if let Some(i) = self.objects.iter().position(|o| o.id == found.id) {
                 self.alias(i, name);
                 let object = &mut self.objects[i];

@@ -1,9 +1,10 @@
 //! The loader's rules that decide whether the image would load, through the
 //! real binary: path elements glibc takes from the working directory (taken
 //! from `/` of the root, never from the host's working directory), files
-//! neither the kernel nor the loader would take as inputs and symbol versions
-//! (LOADER.md §11). Scenarios are the fixtures' `relpath/`, `unloadable/` and
-//! `versions/`.
+//! neither the kernel nor the loader would take as inputs, symbol versions
+//! (LOADER.md §11) and `DF_1_NODEFLIB` libraries whose dependencies come from
+//! a directory the image will not have. Scenarios are the fixtures'
+//! `relpath/`, `unloadable/`, `versions/` and `nodeflib/`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -234,5 +235,61 @@ fn a_library_defining_every_version_needed_is_packed() {
     assert_eq!(
         archive.file("usr/local/lib1/libver.so.1").data,
         bytes(&fx("versions/lib1/libver.so.1"))
+    );
+}
+
+// ------------------------------------------------------------------ DF_1_NODEFLIB
+
+/// nodeflib/lib/libmid.so.1 has DF_1_NODEFLIB and DT_RUNPATH $ORIGIN; its
+/// libleaf.so.1 is found only through `--library-path`. The image's loader
+/// skips the default directories for libmid, so libleaf goes where libmid's
+/// own DT_RUNPATH finds it in the image, beside libmid.
+#[test]
+fn a_nodefaultlib_librarys_dependency_goes_where_its_own_path_finds_it() {
+    let t = tmp();
+    let leaf_dir = fx("leaf/lib");
+    let run = run_tool(
+        t.path(),
+        [s(&fx("nodeflib/bin/app")), "--library-path", s(&leaf_dir)],
+    );
+    let archive = run.archive();
+    assert_eq!(
+        archive.file("usr/local/lib/libleaf.so.1").data,
+        bytes(&leaf_dir.join("libleaf.so.1.0.0"))
+    );
+    assert_eq!(
+        archive.named("libleaf.so.1"),
+        vec!["usr/local/lib/libleaf.so.1".to_string()],
+        "{}",
+        archive.dump()
+    );
+}
+
+/// nodeflib/bare/libmid.so.1 has DF_1_NODEFLIB and no path of its own: the
+/// image's loader would find its libleaf nowhere, which is said clearly.
+#[test]
+fn a_nodefaultlib_library_with_no_path_of_its_own_cannot_have_its_dependency() {
+    let t = tmp();
+    let leaf_dir = fx("leaf/lib");
+    let app = fx("nodeflib/bin/app-bare");
+    let run = run_tool(t.path(), [s(&app), "--library-path", s(&leaf_dir)]);
+    run.expect_code(1);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("libleaf.so.1 (needed by"))
+        .unwrap_or_else(|| panic!("no line for libleaf.so.1:\n{}", run.stderr));
+    for want in ["bare/libmid.so.1", "DF_1_NODEFLIB"] {
+        assert!(line.contains(want), "{want} not in {line:?}");
+    }
+    let run = run_tool(
+        t.path(),
+        [s(&app), "--library-path", s(&leaf_dir), "--allow-missing"],
+    );
+    let archive = run.archive();
+    assert!(
+        archive.named("libleaf.so.1").is_empty(),
+        "{}",
+        archive.dump()
     );
 }
