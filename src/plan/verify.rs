@@ -6,10 +6,12 @@
 //! rules, the way the loader inside a `FROM scratch` container would. Each
 //! DT_NEEDED edge must reach the very file (device and inode) that the host
 //! resolution chose. A difference means the image would not run as planned,
-//! and the run is refused before anything is written. The image's files are
+//! and the run is refused before anything is written. Each problem is
+//! reported once, where it starts: the dependencies of an object the image
+//! would not load are not reported as well. The image's files are
 //! host files that planning has read; their ELF facts are not read again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -56,10 +58,16 @@ fn problems(plan: &Plan, closures: &[Closure], planning: &Context) -> Result<Vec
             }
         }
         let image = edges(&seen);
+        let loaded: HashSet<FileId> = seen.objects.iter().map(|o| o.id).collect();
         for ((from, name), want) in edges(planned) {
             let Some(want) = want else {
                 continue; // Already reported as missing.
             };
+            if !loaded.contains(&from) {
+                // The image would not load the object that needs it: that
+                // is the problem, reported where that object is needed.
+                continue;
+            }
             let needed_by = planned
                 .objects
                 .iter()
@@ -152,6 +160,29 @@ mod tests {
                 .iter()
                 .any(|p| p.to_string().starts_with("libc.so.6 (needed by /app/prog)")),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_library_left_out_is_reported_once_not_with_its_dependencies() {
+        let (mut plan, closure, ctx) = host_plan(&fixtures().join("hello/bin/hello-leaf"));
+        let before = plan.entries.len();
+        let leaf = |e: &crate::plan::Entry| {
+            e.path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("libleaf.so.1"))
+        };
+        plan.entries.retain(|e| !leaf(e));
+        assert!(plan.entries.len() < before, "libleaf.so.1 was planned");
+        let lines: Vec<String> = problems(&plan, &[closure], &ctx)
+            .unwrap()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(
+            lines[0].starts_with("libleaf.so.1 (needed by /app/prog): "),
+            "{lines:#?}"
         );
     }
 }
