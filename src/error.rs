@@ -31,6 +31,10 @@ pub enum Error {
     #[error("{}: malformed ELF file: {reason}", .path.display())]
     Malformed { path: PathBuf, reason: String },
 
+    /// An ELF file that neither the kernel would run nor the loader would load.
+    #[error("{}: not loadable: {reason}", .path.display())]
+    NotLoadable { path: PathBuf, reason: String },
+
     /// A directory was given where an ELF file is expected.
     #[error("{}: is a directory, expected an ELF file", .path.display())]
     IsDirectory { path: PathBuf },
@@ -299,6 +303,10 @@ impl Clone for Error {
             },
             Error::NotElf { path } => Error::NotElf { path: path.clone() },
             Error::Malformed { path, reason } => Error::Malformed {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            Error::NotLoadable { path, reason } => Error::NotLoadable {
                 path: path.clone(),
                 reason: reason.clone(),
             },

@@ -43,7 +43,7 @@ pub use image::{
     write_image,
 };
 pub use pipeline::{ExtraFile, Options, plan};
-pub use plan::{Entry, Plan, Planned, Role};
+pub use plan::{DroppedSetid, Entry, Plan, Planned, Role};
 pub use resolve::Missing;
 pub use view::{Report, human, json, list, tree, verbose};
 pub use write::{Output, Written, remove_partial, write};
@@ -51,7 +51,10 @@ pub use write::{Output, Written, remove_partial, write};
 /// The parsers of untrusted input (ELF files, `ld.so.cache`, `ld.so.conf`),
 /// for the fuzz targets and the hardening tests.
 pub mod parse {
-    pub use crate::elf::{ElfFacts, ElfFile, FileId, Header, consts, read_elf};
+    pub use crate::elf::{
+        ElfFacts, ElfFile, FileId, Header, NeededVersion, Version, Versions, VersionsNeeded,
+        consts, read_elf,
+    };
     pub use crate::loader::{
         Cache, CacheEntry, Line, accepted_flags, directories as conf_directories, libcmp,
         parse as parse_conf,

@@ -51,6 +51,9 @@ pub struct Options {
     pub dlopen: Vec<OsString>,
     /// Upper bound for modification times (`SOURCE_DATE_EPOCH`).
     pub source_date_epoch: Option<u64>,
+    /// Keep setuid and setgid bits of files root does not own (stored as
+    /// root's, they would gain root's rights); otherwise they are dropped.
+    pub keep_setid: bool,
 }
 
 /// A host file, link or directory to put at `dest` in the archive.
@@ -64,10 +67,10 @@ pub struct ExtraFile {
 /// image. Writes nothing. Libraries the loader would not find are in
 /// [`Planned::missing`]: whether that is fatal is the caller's choice.
 pub fn plan(opts: &Options) -> Result<Planned> {
-    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-    let ctx = Context::new(opts.root.clone(), opts.library_path.clone(), cwd);
+    let ctx = Context::new(opts.root.clone(), opts.library_path.clone());
     let jobs = place_inputs(opts)?;
     let mut planner = Planner::new(opts.root.clone(), opts.source_date_epoch);
+    planner.keep_setid(opts.keep_setid);
     let mut closures = Vec::new();
     let mut outside = Vec::new();
     let is_dir = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_dir());
@@ -143,12 +146,14 @@ pub fn plan(opts: &Options) -> Result<Planned> {
             }
         }
     }
+    let dropped_setid = planner.tree().dropped_setid().to_vec();
     let plan = planner.finish();
     verify(&plan, &closures, &ctx)?;
     Ok(Planned {
         plan,
         closures,
         missing,
+        dropped_setid,
     })
 }
 

@@ -78,6 +78,10 @@ pub struct Cli {
     )]
     pub sodir: PathBuf,
 
+    /// Keep setuid and setgid bits of files not owned by root (stored as root's, they gain its rights)
+    #[arg(long = "keep-setid", help_heading = "Archive layout")]
+    pub keep_setid: bool,
+
     /// Output name without .tar/.tar.gz; may include a directory
     #[arg(
         short,

@@ -86,6 +86,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     let (output, gzip) = options::output_of(cli);
     let written = extract_elf_so::write(&planned.plan, &output, gzip.then_some(cli.level))?;
     print::warn_missing(&planned.missing);
+    print::warn_setid(&planned.dropped_setid);
     if cli.report {
         let report = Report::new(&planned.plan, written.gzip_bytes);
         let text = if cli.json {
@@ -136,6 +137,7 @@ fn inspect(cli: &Cli, opts: &Options) -> anyhow::Result<()> {
         return Err(MissingLibraries(planned.missing).into());
     }
     print::warn_missing(&planned.missing);
+    print::warn_setid(&planned.dropped_setid);
     Ok(())
 }
 

@@ -42,6 +42,7 @@ pub fn options(cli: &Cli) -> anyhow::Result<Options> {
         mkdirs,
         dlopen: cli.dlopen.clone(),
         source_date_epoch,
+        keep_setid: cli.keep_setid,
     })
 }
 

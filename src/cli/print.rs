@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use extract_elf_so::{
-    DanglingLink, Error, ImageError, Missing, Output, Plan, Unavailable, Written, chain, human,
+    DanglingLink, DroppedSetid, Error, ImageError, Missing, Output, Plan, Unavailable, Written,
+    chain, human,
 };
 
 /// The one line printed on success.
@@ -28,6 +29,13 @@ pub fn summary(output: &Output, plan: &Plan, written: &Written) -> String {
 pub fn warn_missing(missing: &[Missing]) {
     for missing in missing {
         eprintln!("extract-elf-so: warning: not found: {missing}");
+    }
+}
+
+/// One warning per file whose setuid or setgid bits were dropped.
+pub fn warn_setid(dropped: &[DroppedSetid]) {
+    for dropped in dropped {
+        eprintln!("extract-elf-so: warning: {dropped}; --keep-setid keeps such bits");
     }
 }
 

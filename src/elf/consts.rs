@@ -14,6 +14,7 @@ pub const ELFOSABI_ARM_AEABI: u8 = 64;
 pub const ET_REL: u16 = elf::ET_REL.0;
 pub const ET_EXEC: u16 = elf::ET_EXEC.0;
 pub const ET_DYN: u16 = elf::ET_DYN.0;
+pub const ET_CORE: u16 = elf::ET_CORE.0;
 pub const EM_386: u16 = elf::EM_386.0;
 pub const EM_ARM: u16 = elf::EM_ARM.0;
 pub const EM_X86_64: u16 = elf::EM_X86_64.0;

@@ -1,7 +1,7 @@
 //! The facts of one ELF file: what the dynamic loader reads from it.
 //!
-//! Only the ELF header, the program headers, PT_INTERP, PT_DYNAMIC and the
-//! dynamic string table are read, through `object`'s `ReadCache`, which reads
+//! Only the ELF header, the program headers, PT_INTERP, PT_DYNAMIC, the
+//! dynamic string table and the symbol version tables are read, through `object`'s `ReadCache`, which reads
 //! just the byte ranges asked for. Everything is located through program
 //! headers, as the loader does, so stripped files and files without section
 //! headers are handled the same way.
@@ -19,6 +19,7 @@ use object::{Endianness, ReadCache, ReadRef};
 
 use super::consts::DF_1_NODEFLIB;
 use super::header::Header;
+use super::versions::{self, Versions};
 use super::window::Window;
 
 /// What the loader needs to know about one ELF file.
@@ -36,6 +37,10 @@ pub struct ElfFacts {
     pub soname: Option<OsString>,
     /// DF_1_NODEFLIB: the object's dependencies skip the cache and default dirs.
     pub nodeflib: bool,
+    /// Whether it has a PT_LOAD segment, something to map.
+    pub has_load: bool,
+    /// DT_VERNEED and DT_VERDEF ([`versions`]).
+    pub versions: Versions,
 }
 
 impl ElfFacts {
@@ -49,10 +54,10 @@ impl ElfFacts {
 }
 
 /// A PT_LOAD mapping, to turn the dynamic section's addresses into file offsets.
-struct Load {
-    vaddr: u64,
-    offset: u64,
-    filesz: u64,
+pub(super) struct Load {
+    pub(super) vaddr: u64,
+    pub(super) offset: u64,
+    pub(super) filesz: u64,
 }
 
 /// Reads the facts of the file behind `data`, `len` bytes long, whose
@@ -94,6 +99,8 @@ fn parse<H: FileHeader<Endian = Endianness>>(
         runpath: None,
         soname: None,
         nodeflib: false,
+        has_load: false,
+        versions: Versions::default(),
     };
     let mut loads = Vec::new();
     let mut dynamic = None;
@@ -121,11 +128,14 @@ fn parse<H: FileHeader<Endian = Endianness>>(
                 }
                 dynamic = ph.dynamic(endian, data).map_err(|e| e.to_string())?;
             }
-            elf::PT_LOAD => loads.push(Load {
-                vaddr: ph.p_vaddr(endian).into(),
-                offset,
-                filesz,
-            }),
+            elf::PT_LOAD => {
+                facts.has_load = true;
+                loads.push(Load {
+                    vaddr: ph.p_vaddr(endian).into(),
+                    offset,
+                    filesz,
+                });
+            }
             _ => {}
         }
     }
@@ -137,6 +147,7 @@ fn parse<H: FileHeader<Endian = Endianness>>(
     let mut strsz = None;
     let mut needed = Vec::new();
     let (mut rpath, mut runpath, mut soname) = (None, None, None);
+    let (mut verneed, mut verdef) = (None, None);
     for entry in dynamic {
         let tag = entry.tag(endian);
         let val = entry.val(endian);
@@ -149,10 +160,13 @@ fn parse<H: FileHeader<Endian = Endianness>>(
             elf::DT_RUNPATH => runpath = Some(val),
             elf::DT_SONAME => soname = Some(val),
             elf::DT_FLAGS_1 => facts.nodeflib = val & DF_1_NODEFLIB != 0,
+            elf::DT_VERNEED => verneed = Some(val),
+            elf::DT_VERDEF => verdef = Some(val),
             _ => {}
         }
     }
-    if needed.is_empty() && rpath.is_none() && runpath.is_none() && soname.is_none() {
+    let strings = [rpath, runpath, soname, verneed, verdef];
+    if needed.is_empty() && strings.iter().all(Option::is_none) {
         return Ok(facts);
     }
     let strtab = strtab.ok_or("dynamic section has strings but no DT_STRTAB")?;
@@ -191,6 +205,7 @@ fn parse<H: FileHeader<Endian = Endianness>>(
     facts.rpath = rpath.map(&mut string).transpose()?;
     facts.runpath = runpath.map(&mut string).transpose()?;
     facts.soname = soname.map(&mut string).transpose()?;
+    facts.versions = versions::read(data, endian, &loads, verneed, verdef, &mut string)?;
     Ok(facts)
 }
 

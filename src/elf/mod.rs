@@ -2,9 +2,10 @@
 //!
 //! [`files::read_elf`] opens a file once and reads its header ([`header`]),
 //! then its program headers, PT_INTERP and the dynamic section ([`facts`]),
-//! through a small positioned window ([`window`]). [`Files`] keeps what each
-//! file gave for the rest of a run; [`check`] is the loader's verdict on a
-//! candidate library.
+//! through a small positioned window ([`window`]), and the symbol versions it
+//! needs and defines ([`versions`]). [`Files`] keeps what each file gave for
+//! the rest of a run; [`check`] is the loader's verdict on a candidate
+//! library.
 
 pub mod consts;
 
@@ -12,9 +13,11 @@ mod check;
 mod facts;
 mod files;
 mod header;
+mod versions;
 mod window;
 
-pub use check::{Check, check};
+pub use check::{Check, check, unloadable};
 pub use facts::ElfFacts;
 pub use files::{ElfFile, FileId, Files, read_elf};
 pub use header::Header;
+pub use versions::{NeededVersion, Version, Versions, VersionsNeeded};

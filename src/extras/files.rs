@@ -55,6 +55,13 @@ pub fn add(
 ) -> Result<Added> {
     let mut added = Added::default();
     let mut elves = Vec::new();
+    // A directory input given by a symbolic link is the directory it names:
+    // with a trailing `/`, every look at the top follows the link.
+    let src = &if tree_input {
+        src.join("")
+    } else {
+        src.to_path_buf()
+    };
     let meta = fs::symlink_metadata(src).map_err(|e| Error::io(src, e))?;
     if !meta.is_dir() {
         if meta.file_type().is_symlink() {
@@ -151,7 +158,10 @@ fn resolve_elves(
     let mut facts = Vec::with_capacity(elves.len());
     for (src, at) in elves {
         let f = crate::elf::read_elf(&src)?.facts?;
-        facts.push((f.interp.is_none(), src, at));
+        // Object files, core files and the like are packed as they are.
+        if crate::elf::unloadable(&f).is_none() {
+            facts.push((f.interp.is_none(), src, at));
+        }
     }
     // Programs (with an interpreter) first, in the walk's order.
     facts.sort_by_key(|(library, _, _)| *library);
@@ -241,6 +251,36 @@ fn is_elf(path: &Path) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_directory_input_given_by_a_link_is_walked_through_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        fs::create_dir_all(t.join("tree/sub")).unwrap();
+        fs::write(t.join("tree/sub/file"), b"x").unwrap();
+        std::os::unix::fs::symlink("tree", t.join("link")).unwrap();
+        let ctx = Context::new(crate::fsroot::Root::host(), Vec::new());
+        let at = ArchivePath::normalized(Path::new("/srv/link"));
+        let added = add(&ctx, &t.join("link"), &at, Role::Input, true).unwrap();
+        let paths: Vec<String> = added
+            .requests
+            .iter()
+            .map(|r| match r {
+                Request::Dir { at, .. } => format!("dir {at}"),
+                Request::File { at, .. } => format!("file {at}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        let want = [
+            "dir /srv/link",
+            "dir /srv/link/sub",
+            "file /srv/link/sub/file",
+        ];
+        assert_eq!(paths, want);
+        // Given with --add-file, a link stays a link.
+        let added = add(&ctx, &t.join("link"), &at, Role::Extra, false).unwrap();
+        assert!(matches!(added.requests[..], [Request::Link { .. }]));
+    }
 
     #[test]
     fn links_leaving_a_tree() {

@@ -12,6 +12,7 @@
 //! while it plans.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
 use std::fmt;
 use std::fs;
 use std::io;
@@ -157,6 +158,27 @@ impl Root {
             .is_ok_and(|r| matches!(self.stat(&r.real), Ok(Stat::Dir)))
     }
 
+    /// The names in an in-root directory, in no order, its links followed
+    /// inside the root: only the directory they lead to in the root is listed.
+    pub fn read_dir(&self, in_root: &Path) -> Result<Vec<OsString>> {
+        let real = self.follow(in_root)?.real;
+        match &self.backing {
+            Backing::Dir(..) => {
+                let host = self.to_host(&real);
+                let names = fs::read_dir(&host).map_err(|e| Error::io(&host, e))?;
+                names
+                    .map(|entry| entry.map(|e| e.file_name()))
+                    .collect::<io::Result<_>>()
+                    .map_err(|e| Error::io(&host, e))
+            }
+            Backing::Image(nodes) => Ok(nodes
+                .keys()
+                .filter(|p| p.parent() == Some(real.as_path()))
+                .filter_map(|p| p.file_name().map(OsString::from))
+                .collect()),
+        }
+    }
+
     /// What an in-root path is, without following a final link.
     fn stat(&self, in_root: &Path) -> Result<Stat> {
         match &self.backing {
@@ -250,6 +272,34 @@ mod tests {
             fresh.follow(Path::new("/lib/liby.so.1")).unwrap().real,
             Path::new("/lib/liby.so.1")
         );
+    }
+
+    #[test]
+    fn directories_are_listed_through_links_inside_the_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (t, outside) = (tmp.path().join("root"), tmp.path().join("outside"));
+        fs::create_dir_all(t.join("real")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(t.join("real/inside"), b"").unwrap();
+        fs::write(outside.join("outside"), b"").unwrap();
+        // On the host this link leads out of the root; inside it, to /real.
+        symlink("/real", t.join("abs")).unwrap();
+        symlink(&outside, t.join("real/host")).unwrap();
+        let root = Root::new(&t);
+        let names = |p: &str| {
+            let mut names = root.read_dir(Path::new(p)).unwrap();
+            names.sort();
+            names
+        };
+        assert_eq!(names("/abs"), ["host", "inside"]);
+        assert!(root.read_dir(Path::new("/abs/host")).is_err());
+        let image = Root::image(BTreeMap::from([
+            (PathBuf::from("/d"), Node::Dir),
+            (PathBuf::from("/d/x"), Node::Dir),
+            (PathBuf::from("/d/x/y"), Node::Dir),
+            (PathBuf::from("/l"), Node::Symlink { target: "d".into() }),
+        ]));
+        assert_eq!(image.read_dir(Path::new("/l")).unwrap(), ["x"]);
     }
 
     #[test]

@@ -204,10 +204,9 @@ mod tests {
     use crate::resolve::{self, Context};
     use crate::test_fixtures::fixtures;
     use std::collections::BTreeSet;
-    use std::path::PathBuf;
 
     fn planned(program: &Path) -> Planned {
-        let ctx = Context::new(Root::host(), Vec::new(), PathBuf::from("/"));
+        let ctx = Context::new(Root::host(), Vec::new());
         let at = ArchivePath::normalized(Path::new("/app/prog"));
         let closure = resolve::input(&ctx, program, at).unwrap();
         let mut planner = Planner::new(Root::host(), None);
@@ -216,6 +215,7 @@ mod tests {
             plan: planner.finish(),
             closures: vec![closure],
             missing: Vec::new(),
+            dropped_setid: Vec::new(),
         }
     }
 

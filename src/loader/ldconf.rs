@@ -6,12 +6,15 @@
 //! one directory a line, `#` starts a comment anywhere, trailing `/` and a
 //! legacy `=TYPE` suffix are dropped, `include PATTERN...` parses the files
 //! matching each glob (relative to the including file's directory) in sorted
-//! order, and `hwcap` lines are ignored.
+//! order, and `hwcap` lines are ignored. Globs are matched inside the root,
+//! one component at a time, as `ldconfig -r` does (`chroot_canon`).
 
 use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fsroot::Root;
@@ -123,36 +126,60 @@ fn keyword<'a>(line: &'a str, word: &str) -> Option<&'a str> {
     rest.starts_with([' ', '\t']).then(|| rest.trim_start())
 }
 
-/// The in-root files an include pattern names, in sorted order. The root is
-/// joined once; matches come back as host paths and are turned back into
-/// in-root paths, never prefixed again.
+/// The in-root files an include pattern names, in glob(3)'s sorted order.
+/// Each component with a wildcard is matched against the names of the
+/// directories reached so far, listed through the root's own path
+/// resolution ([`Root::read_dir`]): a link on the way (an absolute
+/// `etc/ld.so.conf.d`, say) is followed inside the root, never on the host.
 fn expand_include(root: &Root, base: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
     let in_root = base.join(single_stars(pattern));
-    let rel = in_root.strip_prefix("/").unwrap_or(&in_root);
-    let Some(dir) = root.dir() else {
-        return Ok(Vec::new());
+    let bad = |reason: String| Error::BadIncludePattern {
+        path: in_root.clone(),
+        reason,
     };
-    let host_pattern = format!(
-        "{}/{}",
-        glob::Pattern::escape(&dir.to_string_lossy()).trim_end_matches('/'),
-        rel.to_string_lossy()
-    );
     // Like ldconfig's glob(3): `*` does not match a leading dot.
     let options = glob::MatchOptions {
         require_literal_leading_dot: true,
         ..glob::MatchOptions::new()
     };
-    let matches =
-        glob::glob_with(&host_pattern, options).map_err(|e| Error::BadIncludePattern {
-            path: in_root.clone(),
-            reason: e.to_string(),
-        })?;
-    let mut files: Vec<PathBuf> = matches
-        .filter_map(|m| m.ok())
-        .filter_map(|host| root.from_host(&host))
+    let parts: Vec<&OsStr> = in_root
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            Component::ParentDir => Some(OsStr::new("..")),
+            _ => None,
+        })
         .collect();
-    files.sort();
-    Ok(files)
+    let mut reached = vec![PathBuf::from("/")];
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let text = part.to_string_lossy();
+        let mut next = Vec::new();
+        if !text.contains(['*', '?', '[']) {
+            next = reached.iter().map(|dir| dir.join(part)).collect();
+        } else {
+            let wanted = glob::Pattern::new(&text).map_err(|e| bad(e.to_string()))?;
+            for dir in &reached {
+                let Ok(mut names) = root.read_dir(dir) else {
+                    continue;
+                };
+                names.sort();
+                for name in names {
+                    let name_text = name.to_string_lossy();
+                    if wanted.matches_with(&name_text, options) {
+                        next.push(dir.join(&name));
+                    }
+                }
+            }
+        }
+        // glob(3) goes on only through directories.
+        if !last {
+            next.retain(|p| root.is_dir(p));
+        }
+        reached = next;
+    }
+    reached.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
+    Ok(reached)
 }
 
 /// glob(3) as ldconfig calls it has no `**`: a run of `*` is one `*`. The
@@ -207,6 +234,55 @@ mod tests {
         fs::write(t.join("etc/ld.so.conf.d/.hidden.conf"), "/hidden\n").unwrap();
         let dirs = directories(&Root::new(t), Path::new("/etc/ld.so.conf")).unwrap();
         assert_eq!(dirs, vec![PathBuf::from("/a"), "/b".into(), "/last".into()]);
+    }
+
+    /// An `etc/ld.so.conf.d` that is an absolute link is followed inside
+    /// the root: its names are listed there, never in the host directory
+    /// the link names on the host.
+    #[test]
+    fn include_globs_list_directories_inside_the_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (t, host) = (tmp.path().join("root"), tmp.path().join("host.d"));
+        fs::create_dir_all(t.join("etc")).unwrap();
+        fs::create_dir_all(&host).unwrap();
+        fs::write(host.join("host.conf"), "/escaped\n").unwrap();
+        let in_root = t.join(host.strip_prefix("/").unwrap());
+        fs::create_dir_all(&in_root).unwrap();
+        fs::write(in_root.join("root.conf"), "/inside\n").unwrap();
+        std::os::unix::fs::symlink(&host, t.join("etc/ld.so.conf.d")).unwrap();
+        fs::write(
+            t.join("etc/ld.so.conf"),
+            "include ld.so.conf.d/*.conf\ninclude /etc/ld.so.conf.d/host.*\n",
+        )
+        .unwrap();
+        let dirs = directories(&Root::new(&t), Path::new("/etc/ld.so.conf")).unwrap();
+        assert_eq!(dirs, vec![PathBuf::from("/inside")]);
+    }
+
+    #[test]
+    fn include_globs_match_each_component_and_sort_as_glob_does() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        for (file, dir) in [
+            ("etc/a.d/x.conf", "/a.d"),
+            ("etc/a/x.conf", "/a"),
+            ("etc/b/x.conf", "/b"),
+            ("etc/b/y.conf", "/b-y"),
+            ("etc/c1/x.conf", "/c1"),
+        ] {
+            fs::create_dir_all(t.join(file).parent().unwrap()).unwrap();
+            fs::write(t.join(file), format!("{dir}\n")).unwrap();
+        }
+        fs::write(t.join("etc/plain"), "").unwrap();
+        fs::write(
+            t.join("etc/ld.so.conf"),
+            "include /etc/[ab]*/x.conf /etc/?/y.conf /etc/plain/x.conf /etc/c1/x.conf\n",
+        )
+        .unwrap();
+        let dirs = directories(&Root::new(t), Path::new("/etc/ld.so.conf")).unwrap();
+        // Sorted as strings, as glob(3) sorts: "a.d/" before "a/".
+        let want = ["/a.d", "/a", "/b", "/b-y", "/c1"];
+        assert_eq!(dirs, want.map(PathBuf::from));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The plan: every entry of the archive, decided before anything is written.
 
+use super::setid::DroppedSetid;
 use crate::fsroot::{ArchivePath, Node};
 use crate::resolve::{Closure, Missing};
 
@@ -113,4 +114,6 @@ pub struct Planned {
     pub closures: Vec<Closure>,
     /// Libraries the loader would not find, over all inputs, without repeats.
     pub missing: Vec<Missing>,
+    /// Files whose setuid or setgid bits were dropped, one record each.
+    pub dropped_setid: Vec<DroppedSetid>,
 }

@@ -12,8 +12,9 @@ use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use super::entry::{Plan, Role};
+use super::meta::FileMeta;
 use super::request::Request;
-use super::tree::{FileMeta, Tree};
+use super::tree::Tree;
 use crate::error::{Error, Result};
 use crate::fsroot::{ArchivePath, Root};
 use crate::resolve::{Closure, Loc, Via};
@@ -46,6 +47,12 @@ impl Planner {
     /// The tree planned so far.
     pub fn tree(&self) -> &Tree {
         &self.tree
+    }
+
+    /// Keeps the setuid and setgid bits of files root does not own
+    /// (see [`Tree::keep_setid`]).
+    pub fn keep_setid(&mut self, keep: bool) {
+        self.tree.keep_setid(keep);
     }
 
     /// Adds every object of a closure. Objects found in the root at the path

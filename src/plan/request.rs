@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::entry::Role;
-use super::tree::FileMeta;
+use super::meta::FileMeta;
 use crate::fsroot::ArchivePath;
 
 /// One thing to put into the archive.

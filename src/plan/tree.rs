@@ -9,39 +9,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
-use std::fs::Metadata;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use super::entry::{Entry, Plan, Role};
+use super::meta::FileMeta;
+use super::setid::{DroppedSetid, SetidRule};
 use crate::elf::FileId;
 use crate::error::{Error, Result};
 use crate::fsroot::{self, ArchivePath, Followed, Node, Stat};
 
 /// How many links a path may lead through in the tree.
 const MAX_TREE_LINKS: usize = 40;
-
-/// What the tree keeps of a host file's metadata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileMeta {
-    /// Permission bits (with setuid/setgid/sticky).
-    pub mode: u32,
-    /// Modification time, seconds since 1970.
-    pub mtime: i64,
-    pub id: FileId,
-    pub size: u64,
-}
-
-impl FileMeta {
-    pub fn of(meta: &Metadata) -> Self {
-        FileMeta {
-            mode: meta.mode() & 0o7777,
-            mtime: meta.mtime(),
-            id: FileId::of(meta),
-            size: meta.len(),
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 struct TreeNode {
@@ -60,6 +38,7 @@ pub struct Tree {
     /// Clamp for modification times (`SOURCE_DATE_EPOCH`).
     clamp: Option<u64>,
     nodes: BTreeMap<PathBuf, TreeNode>,
+    setid: SetidRule,
 }
 
 impl Tree {
@@ -67,7 +46,19 @@ impl Tree {
         Tree {
             clamp,
             nodes: BTreeMap::new(),
+            setid: SetidRule::default(),
         }
+    }
+
+    /// Keeps the setuid and setgid bits of files root does not own, which
+    /// are otherwise dropped ([`DroppedSetid`]).
+    pub fn keep_setid(&mut self, keep: bool) {
+        self.setid.keep = keep;
+    }
+
+    /// The setuid and setgid bits dropped so far, one record per file.
+    pub fn dropped_setid(&self) -> &[DroppedSetid] {
+        &self.setid.dropped
     }
 
     /// Adds a regular file at `at` with content from the host file `source`;
@@ -81,12 +72,13 @@ impl Tree {
         rooted: bool,
     ) -> Result<()> {
         let at = self.place(at.as_path())?;
+        let mode = self.setid.mode(meta, source, &at);
         let node = TreeNode {
             node: Node::File {
                 source: source.to_path_buf(),
                 size: meta.size,
             },
-            mode: meta.mode,
+            mode,
             mtime: self.mtime(meta.mtime),
             role,
             id: Some(meta.id),
@@ -409,6 +401,8 @@ mod tests {
             mtime: 10,
             id: FileId { dev: 1, ino },
             size,
+            uid: 0,
+            gid: 0,
         }
     }
 
@@ -538,6 +532,39 @@ mod tests {
             made("var/lib/x", 0o700),
         ];
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn setid_bits_root_does_not_own_are_dropped_once_per_file_unless_kept() {
+        let foreign = FileMeta {
+            mode: 0o4755,
+            uid: 1000,
+            ..meta(1, 1)
+        };
+        let mode_of = |keep: bool| {
+            let mut tree = Tree::new(None);
+            tree.keep_setid(keep);
+            for path in ["/bin/x", "/opt/x"] {
+                tree.add_file(&at(path), Path::new("/src/x"), &foreign, Role::Input, false)
+                    .unwrap();
+            }
+            let dropped: Vec<String> = tree
+                .dropped_setid()
+                .iter()
+                .map(|d| d.at.to_string())
+                .collect();
+            let plan = tree.finish();
+            (
+                plan.entries
+                    .iter()
+                    .find(|e| e.path == at("/bin/x"))
+                    .unwrap()
+                    .mode,
+                dropped,
+            )
+        };
+        assert_eq!(mode_of(false), (0o755, vec!["/bin/x".to_string()]));
+        assert_eq!(mode_of(true), (0o4755, Vec::new()));
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! rules, the way the loader inside a `FROM scratch` container would. Each
 //! DT_NEEDED edge must reach the very file (device and inode) that the host
 //! resolution chose. A difference means the image would not run as planned,
-//! and the run is refused before anything is written. The image's files are
+//! and the run is refused before anything is written. Each problem is
+//! reported once, where it starts: the dependencies of an object the image
+//! would not load are not reported as well. The image's files are
 //! host files that planning has read; their ELF facts are not read again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -43,8 +45,7 @@ pub fn verify(plan: &Plan, closures: &[Closure], planning: &Context) -> Result<(
 /// Each way the image would not load as planned, sorted, without repeats.
 fn problems(plan: &Plan, closures: &[Closure], planning: &Context) -> Result<Vec<LoadProblem>> {
     // The image's files are host files planning has read: not read again.
-    let ctx =
-        Context::new(image_root(plan), Vec::new(), PathBuf::from("/")).sharing_files(planning);
+    let ctx = Context::new(image_root(plan), Vec::new()).sharing_files(planning);
     let mut problems = Vec::new();
     for planned in closures {
         let input = &planned.objects[0];
@@ -57,10 +58,16 @@ fn problems(plan: &Plan, closures: &[Closure], planning: &Context) -> Result<Vec
             }
         }
         let image = edges(&seen);
+        let loaded: HashSet<FileId> = seen.objects.iter().map(|o| o.id).collect();
         for ((from, name), want) in edges(planned) {
             let Some(want) = want else {
                 continue; // Already reported as missing.
             };
+            if !loaded.contains(&from) {
+                // The image would not load the object that needs it: that
+                // is the problem, reported where that object is needed.
+                continue;
+            }
             let needed_by = planned
                 .objects
                 .iter()
@@ -123,7 +130,7 @@ mod tests {
     use std::path::Path;
 
     fn host_plan(program: &Path) -> (Plan, Closure, Context) {
-        let ctx = Context::new(Root::host(), Vec::new(), PathBuf::from("/"));
+        let ctx = Context::new(Root::host(), Vec::new());
         let at = ArchivePath::normalized(Path::new("/app/prog"));
         let closure = resolve::input(&ctx, program, at).unwrap();
         let mut planner = Planner::new(Root::host(), None);
@@ -153,6 +160,29 @@ mod tests {
                 .iter()
                 .any(|p| p.to_string().starts_with("libc.so.6 (needed by /app/prog)")),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_library_left_out_is_reported_once_not_with_its_dependencies() {
+        let (mut plan, closure, ctx) = host_plan(&fixtures().join("hello/bin/hello-leaf"));
+        let before = plan.entries.len();
+        let leaf = |e: &crate::plan::Entry| {
+            e.path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("libleaf.so.1"))
+        };
+        plan.entries.retain(|e| !leaf(e));
+        assert!(plan.entries.len() < before, "libleaf.so.1 was planned");
+        let lines: Vec<String> = problems(&plan, &[closure], &ctx)
+            .unwrap()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(
+            lines[0].starts_with("libleaf.so.1 (needed by /app/prog): "),
+            "{lines:#?}"
         );
     }
 }

@@ -16,8 +16,6 @@ pub struct Context {
     pub root: Root,
     /// `--library-path` directories (host paths), searched where `LD_LIBRARY_PATH` would be.
     pub library_path: Vec<PathBuf>,
-    /// The directory relative path-list elements are taken from.
-    pub cwd: PathBuf,
     /// Loaders already described, shared by the programs that use them, so
     /// the loader file and the cache are read once, not once per input.
     loaders: RefCell<Vec<Arc<Loader>>>,
@@ -30,11 +28,10 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(root: Root, library_path: Vec<PathBuf>, cwd: PathBuf) -> Self {
+    pub fn new(root: Root, library_path: Vec<PathBuf>) -> Self {
         Context {
             root,
             library_path,
-            cwd,
             loaders: RefCell::new(Vec::new()),
             files: Files::default(),
             host_files: RefCell::new(HashMap::new()),
@@ -97,7 +94,7 @@ mod tests {
         std::fs::create_dir(t.join("lib")).unwrap();
         std::fs::write(t.join("lib/libx.so.1.0"), b"x").unwrap();
         std::os::unix::fs::symlink("libx.so.1.0", t.join("lib/libx.so.1")).unwrap();
-        let host = || Context::new(Root::host(), Vec::new(), PathBuf::from("/"));
+        let host = || Context::new(Root::host(), Vec::new());
         let ctx = host();
         let real = Some(t.join("lib/libx.so.1.0"));
         assert_eq!(ctx.host_file(&t.join("lib/libx.so.1")), real);

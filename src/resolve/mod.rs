@@ -23,7 +23,10 @@
 //! DF_1_NODEFLIB on the requester skips the default directories in steps 4
 //! and 5. `$ORIGIN`, `$LIB` and `$PLATFORM` (also `${...}`) are expanded in
 //! path lists and in names with `/`, `$ORIGIN` against the list's owner
-//! ([`search`]). Each candidate is checked as `open_verify` does ([`probe`]):
+//! ([`search`]). What the loader takes from the process's working directory
+//! (an empty or relative path element, a relative name with `/`) is taken
+//! from `/` of the root, the working directory of an image that sets none:
+//! never from this host's. Each candidate is checked as `open_verify` does ([`probe`]):
 //! a file of another ELF class or machine is skipped; a file that is not ELF,
 //! or has the wrong byte order, or an OS ABI the loader rejects, ends the
 //! search for that name with an error. glibc-hwcaps subdirectories are not
@@ -45,6 +48,10 @@
 //! and the first default directory for libraries that only a cache, an
 //! ld.so.conf directory or `--library-path` found (the image has none of them).
 //!
+//! Once a closure is complete, glibc's check of symbol versions runs over it
+//! ([`versions`]): a version the loaded library does not define is reported
+//! like a library that is not found.
+//!
 //! A library that cannot be found is data ([`Missing`]), not an error: the
 //! caller decides whether it is fatal.
 
@@ -52,6 +59,7 @@ mod context;
 mod model;
 mod probe;
 mod search;
+mod versions;
 mod walk;
 
 pub use context::Context;

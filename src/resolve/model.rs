@@ -116,6 +116,17 @@ pub struct Object {
     pub aliases: Vec<(Loc, ArchivePath)>,
 }
 
+impl Object {
+    /// Whether glibc takes this object for `name` (step 0, `_dl_name_match_p`):
+    /// a name it was requested under, its path (unless it is the program),
+    /// or its DT_SONAME.
+    pub(super) fn answers_to(&self, name: &OsStr) -> bool {
+        self.names.iter().any(|n| n == name)
+            || self.facts.soname.as_deref() == Some(name)
+            || (self.via != Via::Input && self.loc.path().as_os_str() == name)
+    }
+}
+
 /// A library the loader would not find.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Missing {

@@ -44,8 +44,8 @@ pub(super) fn probe(ctx: &Context, loader: &Loader, loc: &Loc) -> Probe {
             }
             Err(_) => return Probe::Absent,
         },
-        // A planned image has nothing outside itself: a relative search
-        // path there must not find a file of this host.
+        // A planned image has nothing outside itself: a host path there
+        // (an input's `$ORIGIN` outside the image) must not find a host file.
         Loc::Host(_) if ctx.root.dir().is_none() => return Probe::Absent,
         Loc::Host(p) => match ctx.host_file(p) {
             Some(real) => real,
@@ -110,7 +110,7 @@ mod tests {
             .unwrap()
             .facts
             .unwrap();
-        let ctx = Context::new(Root::new(tmp.path()), Vec::new(), PathBuf::from("/"));
+        let ctx = Context::new(Root::new(tmp.path()), Vec::new());
         let fits = Loader::for_program(&ctx.root, &program);
         let mut other_class = fits.clone();
         other_class.header.class ^= 3; // 32 <-> 64 bits

@@ -204,6 +204,11 @@ impl Search<'_> {
         let mut seen = HashSet::new();
         let mut dirs = Vec::new();
         for element in bytes.split(|&b| b == b':') {
+            // musl's `path_open` skips empty elements; glibc searches the
+            // working directory for them.
+            if element.is_empty() && self.loader.libc == Libc::Musl {
+                continue;
+            }
             let Some((loc, at)) = self.expand_element(element, owner) else {
                 continue;
             };
@@ -240,31 +245,62 @@ impl Search<'_> {
         Some((loc, Some(at)))
     }
 
-    /// An element without `$ORIGIN`: absolute ones are in the root, relative
-    /// ones (and the empty one) are taken from the current directory.
+    /// An element without `$ORIGIN`, as a path in the root. The loader takes
+    /// a relative element (and the empty one, and a relative name with `/`)
+    /// from the process's working directory (`fillin_rpath`, `open_path`);
+    /// an image's is `/` unless it is given another, so they are taken from
+    /// `/` of the root, when planning and when checking the image alike, and
+    /// never from this host's working directory.
     fn plain_element(&self, element: &[u8]) -> (Loc, Option<ArchivePath>) {
-        let path = PathBuf::from(OsStr::from_bytes(element));
-        if path.is_absolute() {
-            let at = ArchivePath::normalized(&path);
-            (Loc::InRoot(path), Some(at))
-        } else {
-            (Loc::Host(self.ctx.cwd.join(path)), None)
-        }
+        let path = Path::new("/").join(OsStr::from_bytes(element));
+        let at = ArchivePath::normalized(&path);
+        (Loc::InRoot(path), Some(at))
     }
 
-    /// Where object `name`, found as `file` through `dir`, goes in the archive:
-    /// where the image's loader will search, else its first default directory.
-    pub fn place(&self, name: &OsStr, dir: Option<&SearchDir>, file: &Loc) -> ArchivePath {
-        match dir.and_then(|d| d.at.as_ref()) {
-            Some(at) => at.join(file.path().file_name().unwrap_or(name)),
-            None => self
-                .loader
-                .default_dirs
-                .first()
-                .map(|d| ArchivePath::normalized(d))
-                .unwrap_or_else(|| ArchivePath::normalized(Path::new("/lib")))
-                .join(name),
+    /// Where object `name`, needed by object `req` and found as `file`
+    /// through `dir`, goes in the archive: where the image's loader will
+    /// search, else its first default directory. When `req` has
+    /// DF_1_NODEFLIB, the image's loader skips the default directories for
+    /// it, so such a library goes to a directory of `req`'s own DT_RPATH
+    /// chain or DT_RUNPATH instead, preferably one that exists already;
+    /// `None` when it has none.
+    pub fn place(
+        &self,
+        req: usize,
+        name: &OsStr,
+        dir: Option<&SearchDir>,
+        file: &Loc,
+    ) -> Option<ArchivePath> {
+        if let Some(at) = dir.and_then(|d| d.at.as_ref()) {
+            return Some(at.join(file.path().file_name().unwrap_or(name)));
         }
+        if self.loader.libc == Libc::Glibc && self.objects[req].facts.nodeflib {
+            let own = self.own_dirs(req);
+            let exists = |d: &&SearchDir| match &d.loc {
+                Loc::InRoot(p) => self.ctx.root.is_dir(p),
+                Loc::Host(p) => p.is_dir(),
+            };
+            let dir = own.iter().find(exists).or(own.first())?;
+            return dir.at.as_ref().map(|at| at.join(name));
+        }
+        let first = self.loader.default_dirs.first();
+        let dir = first.map_or_else(|| Path::new("/lib"), PathBuf::as_path);
+        Some(ArchivePath::normalized(dir).join(name))
+    }
+
+    /// The directories of object `req`'s own path lists that the image will
+    /// have: its DT_RPATH chain (unless it has DT_RUNPATH), then its DT_RUNPATH.
+    fn own_dirs(&self, req: usize) -> Vec<SearchDir> {
+        let facts = &self.objects[req].facts;
+        let mut dirs = Vec::new();
+        if facts.runpath.is_none() {
+            dirs = self.rpath_chain(req);
+        }
+        if let Some(runpath) = &facts.runpath {
+            dirs.extend(self.expand_list(runpath, req));
+        }
+        dirs.retain(|d| d.at.is_some());
+        dirs
     }
 }
 

@@ -8,6 +8,7 @@ use super::context::Context;
 use super::model::{Closure, Dep, Loc, Missing, Object, Via};
 use super::probe::{Candidate, Probe, probe};
 use super::search::Search;
+use super::versions;
 use crate::elf::{ElfFacts, FileId};
 use crate::error::{Error, Result};
 use crate::fsroot::{ArchivePath, normalize};
@@ -30,6 +31,7 @@ pub fn input(ctx: &Context, input: &Path, at: ArchivePath) -> Result<Closure> {
     }
     let file = crate::elf::read_elf(input)?;
     let facts = file.facts.clone()?;
+    refuse_unloadable(&facts, input)?;
     let source = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
     let id = file.id;
     ctx.files.keep(&source, file);
@@ -47,7 +49,20 @@ pub fn in_root(ctx: &Context, path: &Path, at: ArchivePath) -> Result<Closure> {
     })?;
     let file = ctx.files.get(&source)?;
     let facts = file.facts?;
+    refuse_unloadable(&facts, path)?;
     walk(ctx, Loc::InRoot(followed.real), source, facts, file.id, at)
+}
+
+/// An input must be a program the kernel would run or an object the loader
+/// would load.
+fn refuse_unloadable(facts: &ElfFacts, path: &Path) -> Result<()> {
+    match crate::elf::unloadable(facts) {
+        None => Ok(()),
+        Some(reason) => Err(Error::NotLoadable {
+            path: path.to_path_buf(),
+            reason,
+        }),
+    }
 }
 
 fn walk(
@@ -79,6 +94,7 @@ fn walk(
     };
     w.load_interpreter();
     w.load_needed_from(0);
+    w.missing.extend(versions::check(&w.loader, &w.objects, 0));
     let loader_files = match &w.loader.system {
         SystemSearch::Musl {
             path_file: Some(file),
@@ -113,6 +129,8 @@ impl Closure {
             object: found,
         });
         w.load_needed_from(start);
+        w.missing
+            .extend(versions::check(&w.loader, &w.objects, start));
         self.objects = w.objects;
         self.missing = w.missing;
         self.dlopens.push((caller, name.to_os_string()));
@@ -211,7 +229,15 @@ impl Walk<'_> {
                 }
                 Probe::Found(found) => found,
             };
-            let at = search.place(name, dir.as_ref(), &file);
+            let Some(at) = search.place(req, name, dir.as_ref(), &file) else {
+                note = Some(format!(
+                    "found at {file}, where the image's loader will not look, and {} has \
+                     DF_1_NODEFLIB (the default directories are skipped for it) but no \
+                     DT_RPATH or DT_RUNPATH directory to put it in",
+                    normalize(self.objects[req].loc.path()).display()
+                ));
+                break;
+            };
             if let Some(i) = self.objects.iter().position(|o| o.id == found.id) {
                 self.alias(i, name);
                 let object = &mut self.objects[i];
@@ -253,11 +279,7 @@ impl Walk<'_> {
     /// glibc step 0 (name, path or SONAME), or musl's reserved names and file names.
     fn already_loaded(&self, name: &OsStr) -> Option<usize> {
         match self.loader.libc {
-            Libc::Glibc => self.objects.iter().position(|o| {
-                o.names.iter().any(|n| n == name)
-                    || o.facts.soname.as_deref() == Some(name)
-                    || (o.via != Via::Input && o.loc.path().as_os_str() == name)
-            }),
+            Libc::Glibc => self.objects.iter().position(|o| o.answers_to(name)),
             Libc::Musl => {
                 if self.loader.musl_reserved(name) {
                     return self.objects.iter().position(|o| o.via == Via::Interpreter);
@@ -274,10 +296,9 @@ impl Walk<'_> {
 mod tests {
     use super::*;
     use crate::fsroot::Root;
-    use std::path::PathBuf;
 
     fn host_context() -> Context {
-        Context::new(Root::host(), Vec::new(), PathBuf::from("/"))
+        Context::new(Root::host(), Vec::new())
     }
 
     /// What a closure found, in order, as text.
@@ -301,9 +322,8 @@ mod tests {
             assert_eq!(found(&together), found(&alone), "{program}");
         }
         // Resolved inside a root, as the image check does, with the files planning read.
-        let in_fixtures = Context::new(Root::new(&fixtures), Vec::new(), PathBuf::from("/"));
-        let checking = Context::new(Root::new(&fixtures), Vec::new(), PathBuf::from("/"))
-            .sharing_files(&in_fixtures);
+        let in_fixtures = Context::new(Root::new(&fixtures), Vec::new());
+        let checking = Context::new(Root::new(&fixtures), Vec::new()).sharing_files(&in_fixtures);
         let program = Path::new("/runpath-ok/bin/app");
         let at = ArchivePath::normalized(program);
         let alone = in_root(&in_fixtures, program, at.clone()).unwrap();

@@ -978,9 +978,13 @@ fn add_file_missing_source_fails_naming_it() {
 /// A fixture scenario directory (bin/app + lib/) given as an input lands at
 /// usr/local/bin/NAME with its libraries resolved inside the tree.
 fn check_tree_input(name: &str) {
+    check_tree_input_at(name, &fx(name));
+}
+
+/// [`check_tree_input`] for the scenario `name` given as `input`, named `name`.
+fn check_tree_input_at(name: &str, input: &Path) {
     let dir = tmp();
-    let input = fx(name);
-    let (archive, _) = pack(dir.path(), &os([&input]));
+    let (archive, _) = pack(dir.path(), &os([input]));
     let top = format!("usr/local/bin/{name}");
     for d in ["", "/bin", "/lib"] {
         assert_eq!(
@@ -1036,6 +1040,24 @@ fn directory_input_runpath_ok_tree_resolves_inside_the_tree() {
     check_tree_input("runpath-ok");
 }
 
+/// A symbolic link to a directory, given as an input, is the directory it
+/// names, packed whole under the link's name as with a trailing `/`, not a
+/// link that would dangle in the image.
+#[test]
+fn directory_input_given_by_a_link_is_the_directory_it_names() {
+    let dir = tmp();
+    let link = dir.path().join("links/rpath");
+    fs::create_dir_all(link.parent().unwrap()).unwrap();
+    ln(&fx("rpath").to_string_lossy(), &link);
+    check_tree_input_at("rpath", &link);
+    // A relative link, through a second one.
+    let again = dir.path().join("again");
+    ln("links/rpath", &again);
+    let named = dir.path().join("links/named");
+    ln("../again", &named);
+    check_tree_input_at("named", &named);
+}
+
 #[test]
 fn directory_input_link_out_of_the_tree_needs_its_target_added() {
     let dir = tmp();
@@ -1078,6 +1100,79 @@ fn directory_input_link_out_of_the_tree_needs_its_target_added() {
         archive.entry("usr/local/bin/tree/bin/hello-leaf").kind,
         Kind::File
     );
+}
+
+// ------------------------------------------------------------------ setuid and setgid
+
+/// The `extract-elf-so: warning:` lines of a run.
+fn warnings(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("extract-elf-so: warning:"))
+        .collect()
+}
+
+/// Owners are stored as root, so a setuid or setgid bit of a file owned by
+/// another user or group would give it root's rights in the image: the bit
+/// is dropped with a warning naming the file, unless `--keep-setid` keeps
+/// it. Bits of files owned by root are kept as they are.
+#[test]
+fn setid_bits_of_files_not_owned_by_root_are_dropped_unless_kept() {
+    if !require(is_root(), "root, to give files to another owner") {
+        return;
+    }
+    let t = tmp();
+    let base = fs::canonicalize(t.path()).unwrap();
+    let files = base.join("files");
+    let give = |name: &str, data: &[u8], owner: (u32, u32), mode: u32| {
+        let path = files.join(name);
+        write(&path, data);
+        std::os::unix::fs::chown(&path, Some(owner.0), Some(owner.1)).unwrap();
+        chmod(&path, mode);
+        path
+    };
+    let prog = give("prog", &bytes(&fx("hello/bin/hello")), (1000, 0), 0o4755);
+    let group = give("group", b"group\n", (0, 1000), 0o2755);
+    let both = give("both", b"both\n", (1000, 1000), 0o6750);
+    let kept = give("kept", b"root's\n", (0, 0), 0o6755);
+    let add = |path: &Path| {
+        let name = path.file_name().unwrap().to_string_lossy();
+        format!("{}:/srv/{name}", path.display())
+    };
+    let mut args = os([prog.as_os_str()]);
+    for path in [&group, &both, &kept] {
+        args.extend(os(["--add-file".to_string(), add(path)]));
+    }
+    let mode = |archive: &Archive, at: &str| archive.entry(at).mode;
+
+    let (archive, stderr) = pack(&base, &args);
+    assert_eq!(mode(&archive, "usr/local/bin/prog"), 0o755);
+    assert_eq!(mode(&archive, "srv/group"), 0o755);
+    assert_eq!(mode(&archive, "srv/both"), 0o750);
+    assert_eq!(mode(&archive, "srv/kept"), 0o6755);
+    let warned = warnings(&stderr);
+    assert_eq!(warned.len(), 3, "{stderr}");
+    for (path, bits) in [(&prog, "setuid"), (&group, "setgid"), (&both, "setuid")] {
+        let name = path.to_string_lossy();
+        assert!(
+            warned
+                .iter()
+                .any(|w| w.contains(name.as_ref()) && w.contains(bits)),
+            "no {bits} warning for {name}:\n{stderr}"
+        );
+    }
+    assert!(
+        warned.iter().all(|w| w.contains("--keep-setid")),
+        "{stderr}"
+    );
+
+    args.push("--keep-setid".into());
+    let (archive, stderr) = pack(&base, &args);
+    assert_eq!(mode(&archive, "usr/local/bin/prog"), 0o4755);
+    assert_eq!(mode(&archive, "srv/group"), 0o2755);
+    assert_eq!(mode(&archive, "srv/both"), 0o6750);
+    assert_eq!(mode(&archive, "srv/kept"), 0o6755);
+    assert!(warnings(&stderr).is_empty(), "{stderr}");
 }
 
 // ------------------------------------------------------------------ 6. end to end

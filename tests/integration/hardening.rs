@@ -322,6 +322,9 @@ fn layout(bytes: &[u8]) -> Option<Layout> {
     ]);
     // (p_type, p_offset, p_vaddr, p_filesz) offsets inside one program header.
     let (t, o, v, fs) = if is64 { (0, 8, 16, 32) } else { (0, 4, 8, 16) };
+    // PT_LOAD (vaddr, offset, filesz), and DT_VERNEED and DT_VERDEF values.
+    let mut loads = Vec::new();
+    let (mut verneed, mut verdef) = (None, None);
     for i in 0..phnum {
         let base = usize::try_from(phoff + i * phentsize).ok()?;
         if base + phentsize as usize > bytes.len() {
@@ -333,6 +336,9 @@ fn layout(bytes: &[u8]) -> Option<Layout> {
             f("p_vaddr", base + v, word),
             f("p_filesz", base + fs, word),
         ]);
+        if u(base + t, 4)? == 1 {
+            loads.push((u(base + v, word)?, u(base + o, word)?, u(base + fs, word)?));
+        }
         // PT_DYNAMIC: every entry's tag and value.
         if u(base + t, 4)? == 2 {
             let off = u(base + o, word)? as usize;
@@ -342,15 +348,72 @@ fn layout(bytes: &[u8]) -> Option<Layout> {
             while at + entry <= (off + size).min(bytes.len()) {
                 fields.push(f("d_tag", at, word));
                 fields.push(f("d_val", at + word, word));
-                if u(at, word)? == 0 {
-                    break;
+                match u(at, word)? {
+                    0 => break,
+                    DT_VERNEED => verneed = u(at + word, word),
+                    DT_VERDEF => verdef = u(at + word, word),
+                    _ => {}
                 }
                 at += entry;
             }
         }
     }
+    // The symbol version records, through the loaded segments.
+    let file_offset = |addr: u64| {
+        let (vaddr, off, _) = loads
+            .iter()
+            .find(|(vaddr, _, size)| addr >= *vaddr && addr - vaddr < *size)?;
+        usize::try_from(off + (addr - vaddr)).ok()
+    };
+    let mut at = verneed.and_then(file_offset);
+    while let Some(ent) = at.filter(|at| at + 16 <= bytes.len() && fields.len() < 4096) {
+        fields.extend([
+            f("vn_version", ent, 2),
+            f("vn_file", ent + 4, 4),
+            f("vn_aux", ent + 8, 4),
+            f("vn_next", ent + 12, 4),
+        ]);
+        let mut aux = ent + u(ent + 8, 4)? as usize;
+        while aux + 16 <= bytes.len() && fields.len() < 4096 {
+            fields.extend([
+                f("vna_hash", aux, 4),
+                f("vna_flags", aux + 4, 2),
+                f("vna_name", aux + 8, 4),
+                f("vna_next", aux + 12, 4),
+            ]);
+            match u(aux + 12, 4)? {
+                0 => break,
+                step => aux += step as usize,
+            }
+        }
+        at = match u(ent + 12, 4)? {
+            0 => None,
+            step => Some(ent + step as usize),
+        };
+    }
+    let mut at = verdef.and_then(file_offset);
+    while let Some(def) = at.filter(|at| at + 20 <= bytes.len() && fields.len() < 4096) {
+        fields.extend([
+            f("vd_version", def, 2),
+            f("vd_hash", def + 8, 4),
+            f("vd_aux", def + 12, 4),
+            f("vd_next", def + 16, 4),
+        ]);
+        let aux = def + u(def + 12, 4)? as usize;
+        if aux + 8 <= bytes.len() {
+            fields.push(f("vda_name", aux, 4));
+        }
+        at = match u(def + 16, 4)? {
+            0 => None,
+            step => Some(def + step as usize),
+        };
+    }
     Some(Layout { big, fields })
 }
+
+/// The dynamic tags of the symbol version tables.
+const DT_VERNEED: u64 = 0x6fff_fffe;
+const DT_VERDEF: u64 = 0x6fff_fffc;
 
 /// Values that make offsets, sizes and counts interesting.
 fn splice_values(field: &Field, len: u64) -> Vec<u64> {
@@ -375,7 +438,12 @@ fn splice_values(field: &Field, len: u64) -> Vec<u64> {
         // PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_PHDR
         "p_type" => v.extend([1, 2, 3, 6]),
         // DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_FLAGS_1
-        "d_tag" => v.extend([1, 5, 10, 14, 15, 29, 0x6fff_fffb]),
+        "d_tag" => v.extend([1, 5, 10, 14, 15, 29, 0x6fff_fffb, DT_VERNEED, DT_VERDEF]),
+        // Versions other than 1, and chains that step a byte or a record
+        // at a time, back onto themselves or out of the file.
+        "vn_version" | "vd_version" => v.extend([2]),
+        "vn_aux" | "vn_next" | "vna_next" | "vd_aux" | "vd_next" => v.extend([4, 8, 16, 20]),
+        "vna_flags" => v.extend([2]),
         "e_phnum" => v.extend([0xffff, 0x7fff, 2]),
         "e_ident[EI_CLASS]" | "e_ident[EI_DATA]" => v.extend([2, 3]),
         _ => {}
@@ -457,6 +525,8 @@ fn elf_sources() -> Vec<(String, Vec<u8>)> {
         "hello/bin/hello",
         "hello/bin/hello-leaf",
         "hello/lib/libleaf.so.1.0.0",
+        "versions/bin/app",
+        "versions/lib2/libver.so.1",
         "static/bin/app-pie",
         "wrongclass/lib32/libleaf.so.1",
         "musl/bin/hello",
@@ -601,6 +671,50 @@ fn huge_offsets_and_counts_give_clear_errors() {
         check_elf(&mut stats, &path, bytes, case);
     }
     stats.finish("huge fields");
+}
+
+/// Symbol version records with a version glibc does not know, or offsets
+/// that lead out of the file or into other data: a clear error naming the
+/// file (or, where the bytes still read as records, facts), never a panic
+/// and never a long walk.
+#[test]
+fn hostile_symbol_version_records_give_clear_errors() {
+    let dir = tmp();
+    let mut stats = Stats::default();
+    for rel in ["versions/bin/app", "versions/lib2/libver.so.1"] {
+        let base = fs::read(fx(rel)).unwrap();
+        let layout = layout(&base).unwrap();
+        let path = dir.path().join(basename(rel));
+        let mut seen = 0;
+        for field in layout.fields.iter().filter(|f| f.name.starts_with('v')) {
+            seen += 1;
+            for value in [0xffff_ffff, 0xffff_fff0, 0x8000_0000, 1, 2] {
+                let mut bytes = base.clone();
+                let value = value & ((1u64 << (field.width * 8)) - 1);
+                write_uint(&mut bytes, field.at, field.width, layout.big, value);
+                let case = format!("{rel}: {}@{}={value:#x}", field.name, field.at);
+                check_elf(&mut stats, &path, &bytes, &case);
+                if matches!(field.name, "vn_version" | "vd_version") && value != 1 {
+                    let err = elf::read_facts(&path).unwrap_err().to_string();
+                    let record = if field.name == "vn_version" {
+                        "Verneed"
+                    } else {
+                        "Verdef"
+                    };
+                    assert!(
+                        err.contains(&format!("unsupported version {value} of {record} record")),
+                        "{case}: {err}"
+                    );
+                }
+            }
+        }
+        assert!(seen >= 8, "{rel}: only {seen} version fields found");
+    }
+    stats.finish("symbol version records");
+}
+
+fn basename(rel: &str) -> &str {
+    rel.rsplit('/').next().unwrap_or(rel)
 }
 
 // ------------------------------------------------------------------ ld.so.cache mutation

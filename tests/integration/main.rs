@@ -18,6 +18,7 @@ mod hardening;
 mod image;
 mod inspect;
 mod layout;
+mod loader;
 mod resolve;
 mod run_time;
 mod run_time_e2e;
