@@ -41,7 +41,10 @@ pub use write::{Output, Written, remove_partial, write};
 /// The parsers of untrusted input (ELF files, `ld.so.cache`, `ld.so.conf`),
 /// for the fuzz targets and the hardening tests.
 pub mod parse {
-    pub use crate::elf::{ElfFacts, ElfFile, FileId, Header, consts, read_elf};
+    pub use crate::elf::{
+        ElfFacts, ElfFile, FileId, Header, NoteEntry, RuntimeFacts, Symbols, consts,
+        note_descriptor, read_elf, read_runtime, scan_strings,
+    };
     pub use crate::loader::{
         Cache, CacheEntry, Line, accepted_flags, directories as conf_directories, libcmp,
         parse as parse_conf,

@@ -5,6 +5,11 @@
 //! through a small positioned window ([`window`]). [`Files`] keeps what each
 //! file gave for the rest of a run; [`check`] is the loader's verdict on a
 //! candidate library.
+//!
+//! What an object asks for after it starts is read apart, only for what a
+//! run packs: the symbols it imports and its `.note.dlopen` notes
+//! ([`runtime`], through [`symbols`] and [`notes`] over the segments of
+//! [`layout`]), and the strings of its read-only data ([`strings`]).
 
 pub mod consts;
 
@@ -12,9 +17,18 @@ mod check;
 mod facts;
 mod files;
 mod header;
+mod layout;
+mod notes;
+mod runtime;
+mod strings;
+mod symbols;
 mod window;
 
 pub use check::{Check, check};
 pub use facts::ElfFacts;
 pub use files::{ElfFile, FileId, Files, read_elf};
 pub use header::Header;
+pub use notes::{NoteEntry, descriptor as note_descriptor};
+pub use runtime::{RuntimeFacts, read_runtime};
+pub use strings::scan_strings;
+pub use symbols::Symbols;
