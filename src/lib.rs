@@ -4,7 +4,8 @@
 //!
 //! The pipeline runs one way: inputs -> ELF facts (`elf`) -> closures
 //! (`resolve`, with the target's `loader` and paths in its root, `fsroot`)
-//! -> the archive plan (`plan`, with the `extras`) -> the writer (`write`).
+//! -> what they need at run time (`needs`) -> the archive plan (`plan`,
+//! with the `extras`) -> the writer (`write`).
 //! [`plan`] runs it up to a checked plan; [`write`] writes it; the views
 //! show it. CONTRIBUTING.md has the map.
 
@@ -15,6 +16,7 @@ mod error;
 mod extras;
 mod fsroot;
 mod loader;
+mod needs;
 mod pipeline;
 mod plan;
 mod resolve;
@@ -32,6 +34,7 @@ pub mod test_ldcache;
 
 pub use error::{Error, LoadProblem, LoadProblemKind, Result, chain, describe_io};
 pub use fsroot::{ArchivePath, Node, Root};
+pub use needs::{DlopenEntry, EXCEPTIONS, Evidence, Kind, Need, Priority, Remedy, gconv_dir};
 pub use pipeline::{ExtraFile, Options, plan};
 pub use plan::{Entry, Plan, Planned, Role};
 pub use resolve::Missing;

@@ -1,5 +1,7 @@
-//! The run, stage by stage: inputs -> closures -> plan (with the extras) ->
-//! the check of the planned image. Writing is the caller's next step.
+//! The run, stage by stage: inputs -> closures -> plan (with the extras and
+//! what the closures will load at run time) -> the check of the planned
+//! image -> the run-time needs it meets or not. Writing is the caller's next
+//! step.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,7 +9,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::extras::{cert, files, nss};
 use crate::fsroot::{ArchivePath, Root};
-use crate::plan::{Planned, Planner, Role, verify};
+use crate::needs::{Cause, Finder, Priority};
+use crate::plan::{Planned, Planner, Request, Role, image_root, verify};
 use crate::resolve::{self, Closure, Context, Missing};
 
 /// Everything planning a run needs, free of command-line types.
@@ -31,6 +34,9 @@ pub struct Options {
     pub nss_net: bool,
     /// Add the root CA bundle.
     pub cert: bool,
+    /// Pack the libraries of `.note.dlopen` notes down to this priority
+    /// (required ones always).
+    pub dlopen_notes: Priority,
     /// Upper bound for modification times (`SOURCE_DATE_EPOCH`).
     pub source_date_epoch: Option<u64>,
 }
@@ -66,6 +72,7 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         planner.add_closure(&closure, role)?;
         closures.push(closure);
     }
+    let inputs = closures.len();
     for extra in &opts.extra_files {
         let added = files::add(&ctx, &extra.src, &extra.dest, Role::Extra, false)?;
         take_in(&mut planner, added, Role::Extra, &mut closures)?;
@@ -79,6 +86,23 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         for request in cert::requests(&opts.root)? {
             planner.apply(request, &closures)?;
         }
+    }
+    // What will certainly be loaded at run time, planned and checked like
+    // any library.
+    let finder = Finder::new(&ctx);
+    for loaded in finder.load(&mut closures, opts.dlopen_notes) {
+        let role = match loaded.cause {
+            Cause::Libc => Role::LibcDlopen,
+            Cause::Note => Role::Note,
+        };
+        let (index, from, to) = (loaded.closure, loaded.from, loaded.to);
+        let request = Request::ObjectRange {
+            index,
+            from,
+            to,
+            role,
+        };
+        planner.apply(request, &closures)?;
     }
     for link in &outside {
         if !planner.tree().has(&link.at) {
@@ -97,10 +121,12 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     }
     let plan = planner.finish();
     verify(&plan, &closures, &ctx)?;
+    let needs = finder.find(&closures, inputs, &image_root(&plan));
     Ok(Planned {
         plan,
         closures,
         missing,
+        needs,
     })
 }
 

@@ -4,10 +4,10 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use extract_elf_so::{ArchivePath, ExtraFile, Options, Output, Root, chain};
+use extract_elf_so::{ArchivePath, ExtraFile, Options, Output, Priority, Root, chain};
 
 use super::Usage;
-use super::args::Cli;
+use super::args::{Cli, NoteLevel};
 
 /// Turns parsed flags into library options.
 pub fn options(cli: &Cli) -> anyhow::Result<Options> {
@@ -27,6 +27,9 @@ pub fn options(cli: &Cli) -> anyhow::Result<Options> {
         extra_files,
         nss_net: cli.nss_net,
         cert: cli.cert,
+        dlopen_notes: cli
+            .dlopen_notes
+            .map_or(Priority::Required, NoteLevel::priority),
         source_date_epoch,
     })
 }

@@ -28,7 +28,7 @@ pub use check::{Check, check};
 pub use facts::ElfFacts;
 pub use files::{ElfFile, FileId, Files, read_elf};
 pub use header::Header;
-pub use notes::{NoteEntry, descriptor as note_descriptor};
+pub use notes::{DlopenEntry, NoteEntry, Priority, descriptor as note_descriptor};
 pub use runtime::{RuntimeFacts, read_runtime};
 pub use strings::scan_strings;
 pub use symbols::Symbols;

@@ -1,6 +1,7 @@
 //! The plan: every entry of the archive, decided before anything is written.
 
 use crate::fsroot::{ArchivePath, Node};
+use crate::needs::Need;
 use crate::resolve::{Closure, Missing};
 
 /// Why an entry is in the archive.
@@ -13,6 +14,10 @@ pub enum Role {
     Added,
     /// What host name lookup needs (`--nss-net`).
     Nss,
+    /// What libc itself loads with `dlopen` (`libgcc_s.so.1`).
+    LibcDlopen,
+    /// A library a `.note.dlopen` note names.
+    Note,
     /// The CA bundle and its well-known paths (`--cert`).
     Cert,
     /// A file, link or tree given with `--add-file` or as a directory input.
@@ -32,6 +37,8 @@ impl Role {
             Role::Library => "library",
             Role::Added => "added",
             Role::Nss => "nss",
+            Role::LibcDlopen => "libc dlopen",
+            Role::Note => "dlopen note",
             Role::Cert => "cert",
             Role::Extra => "extra",
             Role::LoaderConfig => "loader config",
@@ -94,4 +101,7 @@ pub struct Planned {
     pub closures: Vec<Closure>,
     /// Libraries the loader would not find, over all inputs, without repeats.
     pub missing: Vec<Missing>,
+    /// What the packed objects ask for at run time, and whether the plan
+    /// meets it.
+    pub needs: Vec<Need>,
 }

@@ -51,4 +51,11 @@ pub enum Request {
         from: usize,
         role: Role,
     },
+    /// The objects `from..to` of the run's closure number `index`.
+    ObjectRange {
+        index: usize,
+        from: usize,
+        to: usize,
+        role: Role,
+    },
 }

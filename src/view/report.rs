@@ -1,7 +1,7 @@
 //! The size view (`--report`): what each part of the archive costs.
 //!
 //! Files are grouped by what brought them in (the inputs, their libraries,
-//! NSS, certificates, extra files), each group and each file sorted largest
+//! NSS, certificates, extra files, what libc and dlopen notes load), each group and each file sorted largest
 //! first, with totals, each group's share, and the compressed size when the
 //! archive was gzipped. Text fits an 80-column terminal.
 
@@ -41,6 +41,8 @@ fn group_of(role: Role) -> &'static str {
             "libraries"
         }
         Role::Nss => "nss",
+        Role::LibcDlopen => "libc dlopens",
+        Role::Note => "dlopen notes",
         Role::Cert => "certificates",
         Role::Extra => "extra files",
     }

@@ -16,5 +16,6 @@ mod extras;
 mod hardening;
 mod inspect;
 mod layout;
+mod needs;
 mod resolve;
 mod util;

@@ -1,0 +1,263 @@
+//! What the packed objects show: the symbols that are evidence of a need,
+//! and what their read-only strings name. Each file is read once per run,
+//! and its strings only when a rule needs them.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::elf::{RuntimeFacts, read_runtime, scan_strings};
+
+/// Lookups of users and groups by name: evidence worth a hint.
+pub const USERS_BY_NAME: &[&str] = &[
+    "getpwnam",
+    "getpwnam_r",
+    "getgrnam",
+    "getgrnam_r",
+    "initgroups",
+    "getgrouplist",
+    "getpwent",
+    "getpwent_r",
+];
+/// Lookups by id and enumerations: a need, but programs call them without
+/// needing an answer (a uid with no name is printed as a number).
+pub const USERS_OTHER: &[&str] = &[
+    "getpwuid",
+    "getpwuid_r",
+    "getgrgid",
+    "getgrgid_r",
+    "getlogin",
+    "getlogin_r",
+    "getgrent",
+    "getgrent_r",
+];
+/// Character set conversions, which load gconv modules.
+pub const GCONV: &[&str] = &["iconv_open"];
+/// Calls that run `/bin/sh -c`.
+pub const SHELL: &[&str] = &["system", "popen"];
+/// Calls that read the time zone.
+pub const TIME_ZONES: &[&str] = &["tzset", "localtime", "localtime_r"];
+/// Calls for which glibc loads `libgcc_s.so.1` (`misc/unwind-link.c`).
+pub const LIBGCC_S: &[&str] = &["pthread_exit", "pthread_cancel", "backtrace"];
+/// Calls that load code at run time (libdl's, and libltdl's).
+pub const LOADERS: &[&str] = &[
+    "dlopen",
+    "dlmopen",
+    "lt_dlopen",
+    "lt_dlopenext",
+    "lt_dlopenadvise",
+];
+
+/// Every symbol asked about.
+const ASKED: &[&[&str]] = &[
+    USERS_BY_NAME,
+    USERS_OTHER,
+    GCONV,
+    SHELL,
+    TIME_ZONES,
+    LIBGCC_S,
+    LOADERS,
+];
+
+/// Absolute paths kept from one file, at most.
+const MAX_PATHS: usize = 20_000;
+
+/// The names of `list` among `imports`.
+pub fn among(imports: &[&'static str], list: &[&str]) -> Vec<&'static str> {
+    imports
+        .iter()
+        .copied()
+        .filter(|s| list.contains(s))
+        .collect()
+}
+
+/// `(class, byte order, machine)` of an ELF file, read from its first
+/// bytes; `None` for other files.
+pub fn elf_kind(path: &Path) -> Option<(u8, u8, u16)> {
+    let mut head = [0u8; 20];
+    File::open(path).ok()?.read_exact(&mut head).ok()?;
+    if head[..4] != *b"\x7fELF" {
+        return None;
+    }
+    let bytes = [head[18], head[19]];
+    let machine = match head[5] {
+        2 => u16::from_be_bytes(bytes),
+        _ => u16::from_le_bytes(bytes),
+    };
+    Some((head[4], head[5], machine))
+}
+
+/// What the read-only strings of one file name.
+#[derive(Debug, Default)]
+pub struct StringFacts {
+    /// The first string naming the time zone variable or database: `TZ`
+    /// alone, `TZ=...`, or one holding `TZDIR` or `zoneinfo`.
+    pub tz: Option<String>,
+    /// Absolute paths, alone or inside longer strings, as spelled, without
+    /// repeats, sorted.
+    pub paths: BTreeSet<String>,
+    /// A string that names glibc's gconv cache (`.../gconv-modules.cache`).
+    pub gconv_cache: Option<PathBuf>,
+}
+
+/// The packed objects' facts, read once each.
+#[derive(Default)]
+pub struct Objects {
+    facts: RefCell<HashMap<PathBuf, Option<Rc<RuntimeFacts>>>>,
+    strings: RefCell<HashMap<PathBuf, Rc<StringFacts>>>,
+}
+
+impl Objects {
+    /// The run-time facts of the host file `source`; `None` when it cannot
+    /// be read (it was read as ELF to be resolved, so it hardly happens, and
+    /// then it shows no need).
+    pub fn facts(&self, source: &Path) -> Option<Rc<RuntimeFacts>> {
+        if let Some(known) = self.facts.borrow().get(source) {
+            return known.clone();
+        }
+        let asked: Vec<&'static str> = ASKED.iter().flat_map(|l| l.iter().copied()).collect();
+        let facts = read_runtime(source, &asked).ok().map(Rc::new);
+        self.facts
+            .borrow_mut()
+            .insert(source.to_path_buf(), facts.clone());
+        facts
+    }
+
+    /// The imports of `source` among the symbols asked about.
+    pub fn imports(&self, source: &Path) -> Vec<&'static str> {
+        self.facts(source)
+            .map(|f| f.imports().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// What the read-only strings of the host file `source` name.
+    pub fn strings(&self, source: &Path) -> Rc<StringFacts> {
+        if let Some(known) = self.strings.borrow().get(source) {
+            return Rc::clone(known);
+        }
+        let mut found = StringFacts::default();
+        let _ = scan_strings(source, |s| found.take(s));
+        let found = Rc::new(found);
+        self.strings
+            .borrow_mut()
+            .insert(source.to_path_buf(), Rc::clone(&found));
+        found
+    }
+}
+
+impl StringFacts {
+    /// Notes what one string names.
+    fn take(&mut self, s: &[u8]) {
+        if self.tz.is_none() && names_time_zones(s) {
+            self.tz = Some(String::from_utf8_lossy(&s[..s.len().min(80)]).into_owned());
+        }
+        if self.gconv_cache.is_none()
+            && s.starts_with(b"/")
+            && s.ends_with(b"/gconv-modules.cache")
+            && let Ok(path) = std::str::from_utf8(s)
+        {
+            self.gconv_cache = Some(PathBuf::from(path));
+        }
+        if self.paths.len() < MAX_PATHS {
+            for path in absolute_paths(s) {
+                self.paths.insert(path.to_string());
+            }
+        }
+    }
+}
+
+/// `TZ` alone, `TZ=...`, or a string holding `TZDIR` or `zoneinfo`: a
+/// bare `TZ` inside a longer string is too often a byte pattern.
+fn names_time_zones(s: &[u8]) -> bool {
+    let holds = |needle: &[u8]| s.windows(needle.len()).any(|w| w == needle);
+    s == b"TZ" || s.starts_with(b"TZ=") || holds(b"TZDIR") || holds(b"zoneinfo")
+}
+
+/// Whether a byte may be part of a path as found in a string.
+fn path_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"_.+@%~-/".contains(&b)
+}
+
+/// The absolute paths inside a string: a `/` that does not continue a word,
+/// followed by a name, up to the first byte that cannot be in one (`:`,
+/// `;`, `=`, `?`, quotes, spaces end a path). `//` inside a path is kept as
+/// spelled.
+pub fn absolute_paths(s: &[u8]) -> impl Iterator<Item = &str> {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b"_.~-".contains(&b);
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < s.len() {
+            let start = at;
+            at += 1;
+            let begins = s[start] == b'/'
+                && (start == 0 || !word(s[start - 1]))
+                && s.get(start + 1).is_some_and(|&b| b != b'/' && path_byte(b));
+            if !begins {
+                continue;
+            }
+            while at < s.len() && path_byte(s[at]) {
+                at += 1;
+            }
+            if let Ok(path) = std::str::from_utf8(&s[start..at]) {
+                return Some(path);
+            }
+        }
+        None
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_inside_strings() {
+        let cases: &[(&str, &[&str])] = &[
+            ("/usr/lib/nginx/modules", &["/usr/lib/nginx/modules"]),
+            (
+                "--prefix=/usr/share/nginx --modules-path=/usr/lib/nginx/modules",
+                &["/usr/share/nginx", "/usr/lib/nginx/modules"],
+            ),
+            (
+                "/etc/sasl2:/etc/sasl:/usr/lib/sasl2",
+                &["/etc/sasl2", "/etc/sasl", "/usr/lib/sasl2"],
+            ),
+            (
+                "/usr/lib/x86_64-linux-gnu/ImageMagick-6.9.11//modules-Q16/coders",
+                &["/usr/lib/x86_64-linux-gnu/ImageMagick-6.9.11//modules-Q16/coders"],
+            ),
+            (
+                "MODULESDIR: \"/usr/lib/ossl-modules\"",
+                &["/usr/lib/ossl-modules"],
+            ),
+            ("a/b/c and x86_64/lib", &[]),
+            ("// comment /", &[]),
+            ("1/2", &[]),
+        ];
+        for (s, want) in cases {
+            let got: Vec<&str> = absolute_paths(s.as_bytes()).collect();
+            assert_eq!(got, *want, "{s}");
+        }
+    }
+
+    #[test]
+    fn time_zone_strings_are_whole_words() {
+        for yes in ["TZ", "TZ=UTC", "TZDIR", "/usr/share/zoneinfo"] {
+            assert!(names_time_zones(yes.as_bytes()), "{yes}");
+        }
+        for no in ["TZX", "ATZ", "the TZ variable", "tz"] {
+            assert!(!names_time_zones(no.as_bytes()), "{no}");
+        }
+    }
+
+    #[test]
+    fn symbols_among_imports() {
+        let imports = ["puts", "getpwnam", "system"];
+        assert_eq!(among(&imports, USERS_BY_NAME), ["getpwnam"]);
+        assert_eq!(among(&imports, SHELL), ["system"]);
+        assert!(among(&imports, GCONV).is_empty());
+    }
+}
