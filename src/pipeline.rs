@@ -37,6 +37,9 @@ pub struct Options {
     /// Pack the libraries of `.note.dlopen` notes down to this priority
     /// (required ones always).
     pub dlopen_notes: Priority,
+    /// Find the run-time needs the plan meets or not (for hints and the
+    /// views). What will certainly be loaded is packed either way.
+    pub find_needs: bool,
     /// Upper bound for modification times (`SOURCE_DATE_EPOCH`).
     pub source_date_epoch: Option<u64>,
 }
@@ -121,7 +124,10 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     }
     let plan = planner.finish();
     verify(&plan, &closures, &ctx)?;
-    let needs = finder.find(&closures, inputs, &image_root(&plan));
+    let needs = match opts.find_needs {
+        true => finder.find(&closures, inputs, &image_root(&plan)),
+        false => Vec::new(),
+    };
     Ok(Planned {
         plan,
         closures,

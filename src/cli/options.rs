@@ -30,8 +30,16 @@ pub fn options(cli: &Cli) -> anyhow::Result<Options> {
         dlopen_notes: cli
             .dlopen_notes
             .map_or(Priority::Required, NoteLevel::priority),
+        find_needs: shows_needs(cli),
         source_date_epoch,
     })
+}
+
+/// Whether the run shows run-time needs (hints after a written archive's
+/// summary, `--json`, `--tree`) or checks them (`--strict`).
+fn shows_needs(cli: &Cli) -> bool {
+    let inspect = cli.list || cli.tree || (cli.json && !cli.report);
+    cli.strict || cli.json || cli.tree || (!inspect && !cli.quiet)
 }
 
 /// A user's archive path given with `flag`.

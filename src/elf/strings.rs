@@ -6,8 +6,8 @@
 //! separate-code` (GNU ld's default on x86-64) they hold `.rodata` and none
 //! of the code, so byte patterns inside instructions never count as
 //! strings, and a scan reads a quarter to a half of a file. A string is the
-//! bytes between two NULs; strings longer than [`MAX_STRING`] are passed
-//! over. The file is read in chunks, so memory stays flat.
+//! bytes between two NULs; empty strings and strings longer than
+//! [`MAX_STRING`] are passed over. The file is read in chunks, so memory stays flat.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -26,8 +26,8 @@ pub const MAX_STRING: usize = 64 * 1024;
 /// Bytes read at a time.
 const CHUNK: usize = 1 << 20;
 
-/// Calls `each` with every NUL-terminated string of the non-executable
-/// PT_LOAD segments of the ELF file at `path`, in file order. Fails when the
+/// Calls `each` with every non-empty NUL-terminated string of the
+/// non-executable PT_LOAD segments of the ELF file at `path`, in file order. Fails when the
 /// file is not ELF or its program headers cannot be read.
 pub fn scan_strings(path: &Path, mut each: impl FnMut(&[u8])) -> Result<()> {
     let (window, len, _) = Window::open(path)?;
@@ -39,7 +39,7 @@ pub fn scan_strings(path: &Path, mut each: impl FnMut(&[u8])) -> Result<()> {
     let mut buf = vec![0; CHUNK];
     let readonly = layout
         .of_kind(elf::PT_LOAD.0)
-        .filter(|s| s.flags & elf::PF_X.0 == 0);
+        .filter(|s| s.flags & (elf::PF_X.0 | elf::PF_W.0) == 0);
     for segment in readonly {
         let end = segment.offset.saturating_add(segment.filesz).min(len);
         let mut strings = Strings::default();
@@ -67,12 +67,12 @@ struct Strings {
 
 impl Strings {
     fn feed(&mut self, mut bytes: &[u8], each: &mut impl FnMut(&[u8])) {
-        while let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        while let Some(nul) = memchr::memchr(0, bytes) {
             let piece = &bytes[..nul];
             if self.skipping {
                 self.skipping = false;
             } else if self.carry.is_empty() {
-                if piece.len() <= MAX_STRING {
+                if !piece.is_empty() && piece.len() <= MAX_STRING {
                     each(piece);
                 }
             } else {
@@ -122,12 +122,8 @@ mod tests {
 
     #[test]
     fn strings_across_chunks() {
-        let want: Vec<Vec<u8>> = vec![
-            b"ab".to_vec(),
-            b"".to_vec(),
-            b"cdef".to_vec(),
-            b"g".to_vec(),
-        ];
+        // Empty strings are passed over.
+        let want: Vec<Vec<u8>> = vec![b"ab".to_vec(), b"cdef".to_vec(), b"g".to_vec()];
         assert_eq!(split(&[b"ab\0\0cdef\0g"]), want);
         assert_eq!(split(&[b"ab\0\0c", b"de", b"f\0g"]), want);
         assert_eq!(split(&[b"a", b"b\0", b"\0cdef\0", b"g"]), want);

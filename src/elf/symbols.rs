@@ -12,7 +12,10 @@
 //!   highest bucket, or `symoffset` when every bucket is empty (a file that
 //!   exports nothing still has imports below `symoffset`);
 //! - 1 + the highest symbol index a DT_RELA, DT_REL or DT_JMPREL relocation
-//!   names (imports above the hashed range are still relocated);
+//!   names (every import that is bound is relocated), read only when the
+//!   hash tables cannot say: no table, or a GNU one with every bucket empty
+//!   (GNU ld hashes every symbol from `symoffset` on, so the end of the
+//!   last chain is the end of the table);
 //! - on MIPS, DT_MIPS_SYMTABNO, which is the count itself.
 //!
 //! The count is bounded by the bytes of the segment that holds the table, so
@@ -32,6 +35,9 @@ const EM_ALPHA: u16 = 0x9026;
 /// Symbols whose names are kept from one table, at most: more cannot be
 /// imports a loader would bind in reasonable time.
 const MAX_SYMBOLS: u64 = 1 << 22;
+/// The most bytes read at once for the tables (real ones take a few hundred
+/// kilobytes).
+const MAX_SPAN: u64 = 8 << 20;
 
 /// What the dynamic symbol table gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +70,7 @@ pub(super) fn imports(
     let (at, room) = layout
         .offset_of(symtab)
         .ok_or("DT_SYMTAB is not inside a loaded segment")?;
+    let data = &Bytes::around(data, layout);
     let count = count(data, layout)?.min(room / syment).min(MAX_SYMBOLS);
     if count <= 1 {
         return Ok(Symbols { count, ..none });
@@ -109,21 +116,70 @@ pub(super) fn imports(
     Ok(Symbols { count, imports })
 }
 
+/// The file's bytes, with the tables symbols are found through read at
+/// once when they lie together, as GNU ld lays them out (`.gnu.hash`,
+/// `.dynsym`, `.dynstr`): one read instead of one each.
+struct Bytes<'a> {
+    data: &'a ReadCache<Window>,
+    /// The offset and bytes read at once, if they were.
+    span: Option<(u64, &'a [u8])>,
+}
+
+impl<'a> Bytes<'a> {
+    /// The bytes of `data`, from the first hash or symbol table up to the
+    /// end of the string table read at once when that is at most [`MAX_SPAN`].
+    fn around(data: &'a ReadCache<Window>, layout: &Layout) -> Self {
+        let start =
+            |tag: object::elf::DynamicTag| layout.tag(tag.0).and_then(|a| layout.offset_of(a));
+        let tables = [
+            elf::DT_HASH,
+            elf::DT_GNU_HASH,
+            elf::DT_SYMTAB,
+            elf::DT_STRTAB,
+        ];
+        let lo = tables.into_iter().filter_map(start).map(|(at, _)| at).min();
+        let hi = start(elf::DT_STRTAB).map(|(at, room)| {
+            let size = layout.tag(elf::DT_STRSZ.0).unwrap_or(room);
+            at + size.min(room)
+        });
+        let span = match (lo, hi) {
+            (Some(lo), Some(hi)) if lo < hi && hi - lo <= MAX_SPAN => data
+                .read_bytes_at(lo, hi - lo)
+                .ok()
+                .map(|bytes| (lo, bytes)),
+            _ => None,
+        };
+        Bytes { data, span }
+    }
+}
+
 /// `n` bytes at `at`, which the caller has bounded by the file.
-fn read(data: &ReadCache<Window>, at: u64, n: u64) -> Result<&[u8], String> {
-    data.read_bytes_at(at, n)
+fn read<'a>(data: &Bytes<'a>, at: u64, n: u64) -> Result<&'a [u8], String> {
+    if let Some((base, bytes)) = data.span
+        && at >= base
+        && at.saturating_add(n) <= base + bytes.len() as u64
+    {
+        let from = (at - base) as usize;
+        return Ok(&bytes[from..from + n as usize]);
+    }
+    data.data
+        .read_bytes_at(at, n)
         .map_err(|()| format!("cannot read {n} bytes at offset {at}"))
 }
 
 /// The number of dynamic symbols: the largest of what the hash tables and
 /// the relocations say.
-fn count(data: &ReadCache<Window>, layout: &Layout) -> Result<u64, String> {
+fn count(data: &Bytes, layout: &Layout) -> Result<u64, String> {
     let machine = layout.header.machine;
     if machine == EM_MIPS
         && let Some(n) = layout.tag(DT_MIPS_SYMTABNO)
     {
         return Ok(n);
     }
+    // Whether the hash tables give the count by themselves: DT_HASH does;
+    // DT_GNU_HASH does unless every bucket is empty (then only symoffset is
+    // known, and imports may lie above it).
+    let mut exact = false;
     let mut n = 0;
     if let Some(hash) = layout.tag(elf::DT_HASH.0) {
         let (at, room) = layout
@@ -132,24 +188,25 @@ fn count(data: &ReadCache<Window>, layout: &Layout) -> Result<u64, String> {
         let wide = layout.header.is_64() && (machine == EM_S390 || machine == EM_ALPHA);
         let width = if wide { 8 } else { 4 };
         let head = read(data, at, (2 * width as u64).min(room))?;
-        n = n.max(
-            layout
-                .uint(head, width, width)
-                .ok_or("DT_HASH is cut short")?,
-        );
+        let nchain = layout.uint(head, width, width);
+        n = n.max(nchain.ok_or("DT_HASH is cut short")?);
+        exact = true;
     }
     if let Some(gnu) = layout.tag(elf::DT_GNU_HASH.0) {
-        n = n.max(gnu_count(data, layout, gnu)?);
+        let (count, walked) = gnu_count(data, layout, gnu)?;
+        n = n.max(count);
+        exact |= walked;
     }
-    if machine != EM_MIPS {
+    if !exact && machine != EM_MIPS {
         n = n.max(relocated(data, layout)?);
     }
     Ok(n)
 }
 
 /// The count DT_GNU_HASH gives: one past the end of the chain of the highest
-/// bucket, or `symoffset` when every bucket is empty.
-fn gnu_count(data: &ReadCache<Window>, layout: &Layout, gnu: u64) -> Result<u64, String> {
+/// bucket (`true`: every symbol from `symoffset` on is hashed, so that is
+/// all of them), or `symoffset` when every bucket is empty (`false`).
+fn gnu_count(data: &Bytes, layout: &Layout, gnu: u64) -> Result<(u64, bool), String> {
     let short = || "DT_GNU_HASH is cut short".to_string();
     let (at, room) = layout
         .offset_of(gnu)
@@ -167,7 +224,7 @@ fn gnu_count(data: &ReadCache<Window>, layout: &Layout, gnu: u64) -> Result<u64,
         .max()
         .unwrap_or(0);
     if top < symoffset {
-        return Ok(symoffset);
+        return Ok((symoffset, false));
     }
     // Walk the last chain to its end (bit 0 set), inside the segment, a
     // page of chain values at a time.
@@ -186,7 +243,7 @@ fn gnu_count(data: &ReadCache<Window>, layout: &Layout, gnu: u64) -> Result<u64,
         for value in values.chunks_exact(4) {
             i += 1;
             if layout.uint(value, 0, 4).ok_or_else(short)? & 1 == 1 {
-                return Ok(i.max(symoffset));
+                return Ok((i.max(symoffset), true));
             }
         }
         off += n;
@@ -195,7 +252,7 @@ fn gnu_count(data: &ReadCache<Window>, layout: &Layout, gnu: u64) -> Result<u64,
 
 /// 1 + the highest symbol index named by DT_RELA, DT_REL and DT_JMPREL
 /// relocations (0 when none names one).
-fn relocated(data: &ReadCache<Window>, layout: &Layout) -> Result<u64, String> {
+fn relocated(data: &Bytes, layout: &Layout) -> Result<u64, String> {
     let w = layout.word() as u64;
     let (rela, rel) = (3 * w, 2 * w);
     let plt = match layout.tag(elf::DT_PLTREL.0) {

@@ -8,6 +8,9 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use crate::elf::{RuntimeFacts, read_runtime, scan_strings};
 
@@ -154,6 +157,9 @@ impl StringFacts {
         if self.tz.is_none() && names_time_zones(s) {
             self.tz = Some(String::from_utf8_lossy(&s[..s.len().min(80)]).into_owned());
         }
+        if !s.contains(&b'/') {
+            return;
+        }
         if self.gconv_cache.is_none()
             && s.starts_with(b"/")
             && s.ends_with(b"/gconv-modules.cache")
@@ -172,8 +178,11 @@ impl StringFacts {
 /// `TZ` alone, `TZ=...`, or a string holding `TZDIR` or `zoneinfo`: a
 /// bare `TZ` inside a longer string is too often a byte pattern.
 fn names_time_zones(s: &[u8]) -> bool {
-    let holds = |needle: &[u8]| s.windows(needle.len()).any(|w| w == needle);
-    s == b"TZ" || s.starts_with(b"TZ=") || holds(b"TZDIR") || holds(b"zoneinfo")
+    static TZDIR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"TZDIR"));
+    static ZONEINFO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"zoneinfo"));
+    s == b"TZ"
+        || s.starts_with(b"TZ=")
+        || (s.len() >= 5 && (TZDIR.find(s).is_some() || ZONEINFO.find(s).is_some()))
 }
 
 /// Whether a byte may be part of a path as found in a string.
@@ -189,11 +198,10 @@ pub fn absolute_paths(s: &[u8]) -> impl Iterator<Item = &str> {
     let word = |b: u8| b.is_ascii_alphanumeric() || b"_.~-".contains(&b);
     let mut at = 0;
     std::iter::from_fn(move || {
-        while at < s.len() {
-            let start = at;
-            at += 1;
-            let begins = s[start] == b'/'
-                && (start == 0 || !word(s[start - 1]))
+        while let Some(slash) = memchr::memchr(b'/', &s[at.min(s.len())..]) {
+            let start = at + slash;
+            at = start + 1;
+            let begins = (start == 0 || !word(s[start - 1]))
                 && s.get(start + 1).is_some_and(|&b| b != b'/' && path_byte(b));
             if !begins {
                 continue;

@@ -8,7 +8,8 @@
 //! holding shared objects of its own class and machine (counted down four
 //! levels, links to files followed: perl keeps them in `auto/POSIX/`). Not
 //! counted: the loaders' own directories (default and `ld.so.conf` ones),
-//! glibc's gconv directory and a few directories that are not plugins; and a
+//! glibc's gconv directory, trees that never hold plugins (`/sys`, `/etc`,
+//! `/usr/share`, ...) and a few directories that hold more; and a
 //! directory whose shared objects all lie in directories found below it
 //! gives way to them. Libraries whose plugins their users rarely need
 //! (OpenSSL, SASL, Kerberos, PAM, p11-kit: [`EXCEPTIONS`]) are reported
@@ -35,13 +36,25 @@ pub const EXCEPTIONS: &[(&str, &str)] = &[
     ("libp11-kit.so", "p11-kit's PKCS#11 modules"),
 ];
 /// Directories that hold programs or everything, never plugins alone.
-const NOT_PLUGINS: &[&str] = &[
-    "/usr/bin",
-    "/usr/sbin",
+const NOT_PLUGINS: &[&str] = &["/usr/bin", "/usr/sbin", "/usr/local", "/usr/libexec"];
+/// Trees that never hold plugins: kernel and runtime file systems, data,
+/// configuration, homes, headers and debug symbols. Libraries name many
+/// paths there (libsystemd's `/sys/...`), and walking them costs.
+const NO_PLUGINS_BELOW: &[&str] = &[
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run",
+    "/tmp",
+    "/boot",
+    "/etc",
+    "/home",
+    "/root",
+    "/var",
     "/usr/share",
-    "/usr/local",
-    "/usr/libexec",
     "/usr/include",
+    "/usr/src",
+    "/usr/lib/debug",
 ];
 /// How deep below a directory shared objects are counted.
 const MAX_DEPTH: usize = 4;
@@ -94,7 +107,8 @@ pub fn find(
         let header = carrier.facts.header;
         for spelled in &objects.strings(&carrier.source).paths {
             let dir = normalize(Path::new(spelled));
-            if dir.components().count() < 3 {
+            let never = NO_PLUGINS_BELOW.iter().any(|d| dir.starts_with(d));
+            if never || dir.components().count() < 3 {
                 continue; // "/", "/usr", "/opt": never plugins alone.
             }
             let Some(real) = real_dir(root, &dir) else {
@@ -203,18 +217,19 @@ fn visit(
     let Ok(entries) = fs::read_dir(root.to_host(dir)) else {
         return;
     };
-    let mut names: Vec<OsString> = entries.flatten().map(|e| e.file_name()).collect();
+    // The entry's type comes with it (no stat for each name).
+    let mut names: Vec<(OsString, bool)> = entries
+        .flatten()
+        .map(|e| (e.file_name(), e.file_type().is_ok_and(|t| t.is_dir())))
+        .collect();
     names.sort();
-    for name in names {
+    for (name, is_dir) in names {
         if *budget == 0 {
             return;
         }
         *budget -= 1;
         let (path, rel) = (dir.join(&name), rel.join(&name));
-        let Ok(meta) = fs::symlink_metadata(root.to_host(&path)) else {
-            continue;
-        };
-        if meta.is_dir() {
+        if is_dir {
             if depth < MAX_DEPTH {
                 visit(root, &path, &rel, depth + 1, out, seen, budget);
             }

@@ -8,8 +8,9 @@
 //!   that the image lacks where the program will look (same name, the
 //!   element expanded from the program's place in the archive) is a need.
 //!   Shared objects of another class or machine do not count, nor do
-//!   libraries a `.note.dlopen` of the closure names, nor the loader's and
-//!   the standard program directories.
+//!   libraries a `.note.dlopen` of the closure names, nor the program's own
+//!   directory (its siblings; see the next rule), nor the loader's and the
+//!   standard program directories.
 //! - **Own directory**: a program outside the standard program directories
 //!   whose strings name its own directory (postgres computes `$libdir` from
 //!   its location, `src/port/path.c`). It needs to stay there.
@@ -129,6 +130,9 @@ fn origin(
     let (in_archive, _) = substitute(element, placed.as_os_str().as_bytes(), lib, platform)?;
     let dir = normalize(Path::new(std::ffi::OsStr::from_bytes(&expanded)));
     let there = normalize(Path::new(std::ffi::OsStr::from_bytes(&in_archive)));
+    if dir == normalize(own) {
+        return None; // Its siblings: the own-directory rule's business.
+    }
     // A host input's $ORIGIN is a host path; one inside a sysroot, in-root.
     let host_dir = match &input.loc {
         Loc::Host(_) => dir.clone(),
