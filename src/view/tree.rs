@@ -166,23 +166,22 @@ fn reachable(closure: &Closure, from: usize) -> Vec<usize> {
 }
 
 /// Whether object `i` of `a` and object `j` of `b` have the same subtree:
-/// the same edges, found the same way, to the same files at the same places.
+/// the same names needed by the same files, reaching the same files (how
+/// each was found may differ: a library input reaches the loader through
+/// the cache, a program as its interpreter).
 fn same_subtree(a: &Closure, i: usize, b: &Closure, j: usize) -> bool {
     edges(a, i) == edges(b, j)
 }
 
-/// The edges below one object, sorted: needer, name, and what it reached.
-fn edges(closure: &Closure, from: usize) -> Vec<String> {
-    let mut out: Vec<String> = reachable(closure, from)
+/// The edges below one object, sorted: needer, name, and the file reached.
+fn edges(closure: &Closure, from: usize) -> Vec<(FileId, &std::ffi::OsStr, Option<FileId>)> {
+    let mut out: Vec<_> = reachable(closure, from)
         .into_iter()
         .flat_map(|k| {
             let o = &closure.objects[k];
             o.deps.iter().map(move |d| {
-                let to = d.object.map(|t| {
-                    let t = &closure.objects[t];
-                    format!("{:?} {} {} {}", t.id, t.loc, t.via.as_str(), t.at)
-                });
-                format!("{:?} {:?} {to:?}", o.id, d.name)
+                let to = d.object.map(|t| closure.objects[t].id);
+                (o.id, d.name.as_os_str(), to)
             })
         })
         .collect();
