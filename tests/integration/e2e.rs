@@ -480,3 +480,56 @@ fn python3_daemon_threads_exit_cleanly() {
         );
     }
 }
+
+/// ImageMagick's `convert` loads its coders with libltdl from directories
+/// only libMagickCore names: packed with the flags its plain command's hints
+/// give, it writes a PNG.
+#[test]
+fn convert_runs_with_the_plugin_directories_its_hints_name() {
+    if !root_ok() {
+        return;
+    }
+    let convert = "/usr/bin/convert";
+    if !require(have(convert), "ImageMagick is not installed") {
+        return;
+    }
+    let plain = tempfile::tempdir().unwrap();
+    let run = run_tool(plain.path(), [convert]);
+    run.expect_code(0);
+    let mut args = vec![convert.to_string()];
+    for hint in run.stderr.lines().filter(|l| l.contains(": hint: ")) {
+        let (_, flag) = hint.rsplit_once(": ").unwrap();
+        let dir = flag
+            .strip_prefix("--add-file ")
+            .unwrap_or_else(|| panic!("{hint}"));
+        args.extend(["--add-file".to_string(), dir.to_string()]);
+    }
+    assert!(
+        args.len() > 1,
+        "no hint names a plugin directory:\n{}",
+        run.stderr
+    );
+    let Some(img) = image(&args) else { return };
+    fs::create_dir(img.dir.join("tmp")).unwrap();
+    let out = assert_cmd::Command::new(which("chroot"))
+        .arg(&img.dir)
+        .args([
+            "/usr/local/bin/convert",
+            "-size",
+            "16x16",
+            "xc:red",
+            "/tmp/out.png",
+        ])
+        .env_clear()
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("running chroot");
+    assert!(
+        out.status.success(),
+        "convert {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = fs::read(img.dir.join("tmp/out.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+}
