@@ -152,37 +152,54 @@ impl Objects {
 }
 
 impl StringFacts {
-    /// Notes what one string names.
-    fn take(&mut self, s: &[u8]) {
-        if self.tz.is_none() && names_time_zones(s) {
-            self.tz = Some(String::from_utf8_lossy(&s[..s.len().min(80)]).into_owned());
+    /// Notes what one block of NUL-terminated strings names.
+    fn take(&mut self, block: &[u8]) {
+        if self.tz.is_none() {
+            self.tz = time_zone_string(block)
+                .map(|s| String::from_utf8_lossy(&s[..s.len().min(80)]).into_owned());
         }
-        if !s.contains(&b'/') {
-            return;
-        }
-        if self.gconv_cache.is_none()
-            && s.starts_with(b"/")
-            && s.ends_with(b"/gconv-modules.cache")
-            && let Ok(path) = std::str::from_utf8(s)
-        {
-            self.gconv_cache = Some(PathBuf::from(path));
+        if self.gconv_cache.is_none() {
+            self.gconv_cache = gconv_cache(block);
         }
         if self.paths.len() < MAX_PATHS {
-            for path in absolute_paths(s) {
+            for path in absolute_paths(block) {
                 self.paths.insert(path.to_string());
             }
         }
     }
 }
 
-/// `TZ` alone, `TZ=...`, or a string holding `TZDIR` or `zoneinfo`: a
-/// bare `TZ` inside a longer string is too often a byte pattern.
-fn names_time_zones(s: &[u8]) -> bool {
-    static TZDIR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"TZDIR"));
-    static ZONEINFO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"zoneinfo"));
-    s == b"TZ"
-        || s.starts_with(b"TZ=")
-        || (s.len() >= 5 && (TZDIR.find(s).is_some() || ZONEINFO.find(s).is_some()))
+/// The string of `block` that holds `at`.
+fn string_at(block: &[u8], at: usize) -> &[u8] {
+    let start = memchr::memrchr(0, &block[..at]).map_or(0, |nul| nul + 1);
+    let end = memchr::memchr(0, &block[at..]).map_or(block.len(), |nul| at + nul);
+    &block[start..end]
+}
+
+/// The first string naming the time zone variable or database: `TZ`
+/// alone, one starting `TZ=`, or one holding `TZDIR` or `zoneinfo` (a bare
+/// `TZ` inside a longer string is too often a byte pattern).
+fn time_zone_string(block: &[u8]) -> Option<&[u8]> {
+    static FINDERS: LazyLock<[Finder<'static>; 4]> = LazyLock::new(|| {
+        [&b"\0TZ\0"[..], b"\0TZ=", b"TZDIR", b"zoneinfo"].map(|n| Finder::new(n).into_owned())
+    });
+    if block.starts_with(b"TZ=") || block.starts_with(b"TZ\0") || block == b"TZ" {
+        return Some(string_at(block, 0));
+    }
+    let at = FINDERS.iter().filter_map(|f| f.find(block)).min()?;
+    let at = if block[at] == 0 { at + 1 } else { at };
+    Some(string_at(block, at))
+}
+
+/// A string of `block` that names glibc's gconv cache
+/// (`/.../gconv/gconv-modules.cache`).
+fn gconv_cache(block: &[u8]) -> Option<PathBuf> {
+    static FINDER: LazyLock<Finder<'static>> =
+        LazyLock::new(|| Finder::new(b"/gconv-modules.cache"));
+    let string = string_at(block, FINDER.find(block)?);
+    let whole = string.starts_with(b"/") && string.ends_with(b"/gconv-modules.cache");
+    let path = std::str::from_utf8(string).ok().filter(|_| whole)?;
+    Some(PathBuf::from(path))
 }
 
 /// Whether a byte may be part of a path as found in a string.
@@ -253,12 +270,39 @@ mod tests {
 
     #[test]
     fn time_zone_strings_are_whole_words() {
-        for yes in ["TZ", "TZ=UTC", "TZDIR", "/usr/share/zoneinfo"] {
-            assert!(names_time_zones(yes.as_bytes()), "{yes}");
+        let found = |block: &[u8]| time_zone_string(block).map(<[u8]>::to_vec);
+        let cases: &[(&[u8], Option<&[u8]>)] = &[
+            (b"TZ", Some(b"TZ")),
+            (b"TZ\0x\0", Some(b"TZ")),
+            (b"a\0TZ=UTC0\0b", Some(b"TZ=UTC0")),
+            (b"abc\0TZ\0", Some(b"TZ")),
+            (b"x\0use TZDIR now\0", Some(b"use TZDIR now")),
+            (b"/usr/share/zoneinfo\0", Some(b"/usr/share/zoneinfo")),
+            (b"TZX\0ATZ\0the TZ variable\0tz\0", None),
+        ];
+        for (block, want) in cases {
+            assert_eq!(found(block), want.map(<[u8]>::to_vec), "{block:?}");
         }
-        for no in ["TZX", "ATZ", "the TZ variable", "tz"] {
-            assert!(!names_time_zones(no.as_bytes()), "{no}");
-        }
+    }
+
+    #[test]
+    fn what_a_block_of_strings_names() {
+        let block = b"x\0/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache\0y\0";
+        assert_eq!(
+            gconv_cache(block),
+            Some(PathBuf::from(
+                "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache"
+            ))
+        );
+        assert_eq!(gconv_cache(b"no /gconv-modules.cache.d\0"), None);
+        let mut facts = StringFacts::default();
+        facts.take(b"--prefix=/usr/share/nginx\0TZ\0");
+        assert_eq!(facts.tz.as_deref(), Some("TZ"));
+        assert!(
+            facts.paths.contains("/usr/share/nginx"),
+            "{:?}",
+            facts.paths
+        );
     }
 
     #[test]
