@@ -8,7 +8,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 corpus="$here/corpus"
-mkdir -p "$corpus"/{elf_facts,ld_so_cache,ld_so_conf}
+mkdir -p "$corpus"/{elf_facts,elf_runtime,ld_so_cache,ld_so_conf}
 
 # Copies FILE into the corpus DIR under a name made from its path.
 add() {
@@ -41,12 +41,16 @@ for fx in "$here"/../target/fixtures-*/; do
     [[ -d $fx ]] || continue
     for f in static/bin/app-pie hello/bin/hello hello/lib/libleaf.so.1.0.0 \
         wrongclass/lib32/libleaf.so.1 musl/bin/hello aarch64/bin/hello \
-        origin/bin/app cycle/lib/libcyca.so malformed/badphoff malformed/truncated; do
+        origin/bin/app cycle/lib/libcyca.so malformed/badphoff malformed/truncated \
+        note/bin/app note/bin/app-malformed needs/bin/tz needs/bin/plugins; do
         if is_small_elf "$fx$f"; then
             cp -- "$fx$f" "$corpus/elf_facts/fixture_${f//\//_}"
         fi
     done
 done
+
+# The run-time facts read the same files (symbols, notes, strings).
+cp -- "$corpus/elf_facts"/* "$corpus/elf_runtime/" 2>/dev/null || true
 
 # ld.so.cache: the host's (about 40 KB) and a truncated copy of it.
 add ld_so_cache /etc/ld.so.cache
@@ -69,7 +73,7 @@ for target in elf_facts ld_so_cache ld_so_conf; do
     fi
 done
 
-for target in elf_facts ld_so_cache ld_so_conf; do
+for target in elf_facts elf_runtime ld_so_cache ld_so_conf; do
     printf '%-12s %4d files, %7d bytes\n' "$target" \
         "$(find "$corpus/$target" -type f | wc -l)" \
         "$(cat "$corpus/$target"/* 2>/dev/null | wc -c)"

@@ -4,7 +4,8 @@
 //!
 //! The pipeline runs one way: inputs -> ELF facts (`elf`) -> closures
 //! (`resolve`, with the target's `loader` and paths in its root, `fsroot`)
-//! -> the archive plan (`plan`, with the `extras`) -> the writer (`write`).
+//! -> what they need at run time (`needs`) -> the archive plan (`plan`,
+//! with the `extras`) -> the writer (`write`).
 //! [`plan`] runs it up to a checked plan; [`write`] writes it; the views
 //! show it. CONTRIBUTING.md has the map.
 
@@ -16,6 +17,7 @@ mod extras;
 mod fsroot;
 mod image;
 mod loader;
+mod needs;
 mod pipeline;
 mod plan;
 mod resolve;
@@ -42,6 +44,7 @@ pub use image::{
     report_json as image_report_json, report_text as image_report_text, summary as image_summary,
     write_image,
 };
+pub use needs::{DlopenEntry, EXCEPTIONS, Evidence, Kind, Need, Priority, Remedy, gconv_dir};
 pub use pipeline::{ExtraFile, Options, plan};
 pub use plan::{DroppedSetid, Entry, Plan, Planned, Role};
 pub use resolve::Missing;
@@ -52,8 +55,9 @@ pub use write::{Output, Written, remove_partial, write};
 /// for the fuzz targets and the hardening tests.
 pub mod parse {
     pub use crate::elf::{
-        ElfFacts, ElfFile, FileId, Header, NeededVersion, Version, Versions, VersionsNeeded,
-        consts, read_elf,
+        ElfFacts, ElfFile, FileId, Header, NeededVersion, NoteEntry, RuntimeFacts, Symbols,
+        Version, Versions, VersionsNeeded, consts, note_descriptor, read_elf, read_runtime,
+        scan_strings,
     };
     pub use crate::loader::{
         Cache, CacheEntry, Line, accepted_flags, directories as conf_directories, libcmp,

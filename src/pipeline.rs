@@ -1,5 +1,7 @@
-//! The run, stage by stage: inputs -> closures -> plan (with the extras) ->
-//! the check of the planned image. Writing is the caller's next step.
+//! The run, stage by stage: inputs -> closures -> plan (with the extras and
+//! what the closures will load at run time) -> the check of the planned
+//! image -> the run-time needs it meets or not. Writing is the caller's next
+//! step.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -9,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::extras::mkdir::EmptyDir;
 use crate::extras::{cert, dlopen, files, gconv, locale, mkdir, nss, shell, tzdata, users};
 use crate::fsroot::{ArchivePath, Root};
-use crate::plan::{Planned, Planner, Role, verify};
+use crate::needs::{Cause, Finder, Priority};
+use crate::plan::{Planned, Planner, Request, Role, image_root, verify};
 use crate::resolve::{self, Closure, Context, Missing};
 
 /// Everything planning a run needs, free of command-line types.
@@ -49,6 +52,12 @@ pub struct Options {
     pub mkdirs: Vec<EmptyDir>,
     /// Libraries to load as `dlopen` from the first input would, by name.
     pub dlopen: Vec<OsString>,
+    /// Pack the libraries of `.note.dlopen` notes down to this priority
+    /// (required ones always).
+    pub dlopen_notes: Priority,
+    /// Find the run-time needs the plan meets or not (for hints and the
+    /// views). What will certainly be loaded is packed either way.
+    pub find_needs: bool,
     /// Upper bound for modification times (`SOURCE_DATE_EPOCH`).
     pub source_date_epoch: Option<u64>,
     /// Keep setuid and setgid bits of files root does not own (stored as
@@ -92,6 +101,7 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         }
         closures.push(closure);
     }
+    let inputs = closures.len();
     // What the inputs load at run time, into their closures; then the shell,
     // a program of its own. Before the extra files, which may hold the same
     // paths through the root's links (`--add-file /bin/sh`).
@@ -128,14 +138,28 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     }
     apply(&mut planner, mkdir::requests(&opts.mkdirs), &closures)?;
     if opts.nss_net {
-        for request in nss::requests(&ctx, &mut closures, planner.tree())? {
-            planner.apply(request, &closures)?;
-        }
+        let requests = nss::requests(&ctx, &mut closures, planner.tree())?;
+        apply(&mut planner, requests, &closures)?;
     }
     if opts.cert {
-        for request in cert::requests(&opts.root)? {
-            planner.apply(request, &closures)?;
-        }
+        apply(&mut planner, cert::requests(&opts.root)?, &closures)?;
+    }
+    // What will certainly be loaded at run time, planned and checked like
+    // any library.
+    let finder = Finder::new(&ctx);
+    for loaded in finder.load(&mut closures, opts.dlopen_notes) {
+        let role = match loaded.cause {
+            Cause::Libc => Role::LibcDlopen,
+            Cause::Note => Role::Note,
+        };
+        let (index, from, to) = (loaded.closure, loaded.from, loaded.to);
+        let request = Request::ObjectRange {
+            index,
+            from,
+            to,
+            role,
+        };
+        planner.apply(request, &closures)?;
     }
     files::dangling(&outside, planner.tree())?;
     let mut missing: Vec<Missing> = Vec::new();
@@ -149,11 +173,16 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     let dropped_setid = planner.tree().dropped_setid().to_vec();
     let plan = planner.finish();
     verify(&plan, &closures, &ctx)?;
+    let needs = match opts.find_needs {
+        true => finder.find(&closures, inputs, &image_root(&plan)),
+        false => Vec::new(),
+    };
     Ok(Planned {
         plan,
         closures,
         missing,
         dropped_setid,
+        needs,
     })
 }
 

@@ -4,7 +4,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use extract_elf_so::Priority;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -122,6 +123,10 @@ pub struct Cli {
     #[arg(long, help_heading = "Resolution")]
     pub allow_missing: bool,
 
+    /// Fail (exit 1, nothing written) when a run-time need that gets a hint is not met
+    #[arg(long, help_heading = "Resolution")]
+    pub strict: bool,
+
     /// Add what host name lookup needs: NSS modules, nsswitch.conf, hosts, services, protocols
     #[arg(long = "nss-net", help_heading = "Extra files")]
     pub nss_net: bool,
@@ -189,16 +194,23 @@ pub struct Cli {
     /// Add a library by name, found as dlopen from the first input would find it (repeatable)
     #[arg(long, value_name = "SONAME", help_heading = "Run-time needs")]
     pub dlopen: Vec<OsString>,
+    /// Also pack the libraries .note.dlopen notes name down to LEVEL (required ones always are)
+    #[arg(
+        long = "dlopen-notes",
+        value_name = "LEVEL",
+        help_heading = "Extra files"
+    )]
+    pub dlopen_notes: Option<NoteLevel>,
 
     /// Print what would be written (path, kind, source or target), and write nothing
     #[arg(long, help_heading = "Inspect without writing")]
     pub list: bool,
 
-    /// Print the dependency tree of each input, with where and how each library was found
+    /// Print the dependency tree of each input, with where and how each library was found and what each object needs at run time
     #[arg(long, conflicts_with_all = ["list", "json", "report"], help_heading = "Inspect without writing")]
     pub tree: bool,
 
-    /// Print the plan as JSON for scripts (entries, sizes, which objects need them), and write nothing
+    /// Print the plan as JSON for scripts (entries, sizes, which objects need them, run-time needs), and write nothing
     #[arg(long, help_heading = "Inspect without writing")]
     pub json: bool,
 
@@ -221,7 +233,7 @@ pub struct Cli {
     #[arg(short, long, conflicts_with = "quiet", help_heading = "Messages")]
     pub verbose: bool,
 
-    /// Print nothing on success
+    /// Print nothing on success (no hints either)
     #[arg(short, long, help_heading = "Messages")]
     pub quiet: bool,
 }
@@ -287,4 +299,23 @@ pub struct ImageFlags {
     /// Allow plain HTTP to a registry that is not on this machine
     #[arg(long, requires = "image")]
     pub insecure: bool,
+}
+
+/// How far down `--dlopen-notes` packs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NoteLevel {
+    /// Required and recommended libraries
+    Recommended,
+    /// Every library a note names
+    Suggested,
+}
+
+impl NoteLevel {
+    /// The lowest priority packed.
+    pub fn priority(self) -> Priority {
+        match self {
+            NoteLevel::Recommended => Priority::Recommended,
+            NoteLevel::Suggested => Priority::Suggested,
+        }
+    }
 }

@@ -3,9 +3,11 @@
 //!
 //! Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted. On
 //! success standard output stays empty (unless it carries the archive, with
-//! `-o -`, or a view was asked for) and standard error gets one summary line.
+//! `-o -`, or a view was asked for) and standard error gets one summary line,
+//! then one `hint:` line per run-time need worth one that is not met.
 
 mod args;
+mod hints;
 mod image;
 mod options;
 mod print;
@@ -14,7 +16,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use extract_elf_so::{Error, Options, Output, Report};
+use extract_elf_so::{Error, Need, Options, Output, Report};
 
 use args::Cli;
 
@@ -27,6 +29,11 @@ pub struct Usage(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("{}", print::missing_list(.0))]
 struct MissingLibraries(Vec<extract_elf_so::Missing>);
+
+/// Run-time needs worth a hint that the plan does not meet, refused with `--strict`.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", hints::unmet_list(.0))]
+struct UnmetNeeds(Vec<Need>);
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
@@ -83,6 +90,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     if !planned.missing.is_empty() && !cli.allow_missing {
         return Err(MissingLibraries(planned.missing).into());
     }
+    strict(cli, &planned.needs)?;
     let (output, gzip) = options::output_of(cli);
     let written = extract_elf_so::write(&planned.plan, &output, gzip.then_some(cli.level))?;
     print::warn_missing(&planned.missing);
@@ -108,6 +116,15 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         eprint!("{}", extract_elf_so::verbose(&planned.plan));
     }
     eprintln!("{}", print::summary(&output, &planned.plan, &written));
+    hints::print(&planned.needs);
+    Ok(())
+}
+
+/// With `--strict`, refuses a plan that leaves a need worth a hint unmet.
+fn strict(cli: &Cli, needs: &[Need]) -> anyhow::Result<()> {
+    if cli.strict && needs.iter().any(Need::unmet_hint) {
+        return Err(UnmetNeeds(needs.to_vec()).into());
+    }
     Ok(())
 }
 
@@ -116,7 +133,7 @@ fn inspect(cli: &Cli, opts: &Options) -> anyhow::Result<()> {
     let planned = extract_elf_so::plan(opts)?;
     let mut text = String::new();
     if cli.tree {
-        text.push_str(&extract_elf_so::tree(&planned));
+        text.push_str(&extract_elf_so::tree(&planned, &hints::flag));
     }
     if cli.report {
         let report = Report::new(&planned.plan, None);
@@ -126,7 +143,7 @@ fn inspect(cli: &Cli, opts: &Options) -> anyhow::Result<()> {
             text.push_str(&report.text());
         }
     } else if cli.json {
-        text.push_str(&extract_elf_so::json(&planned));
+        text.push_str(&extract_elf_so::json(&planned, &hints::flag));
     } else if cli.list {
         text.push_str(&extract_elf_so::list(&planned.plan));
     }
@@ -136,6 +153,7 @@ fn inspect(cli: &Cli, opts: &Options) -> anyhow::Result<()> {
     if !planned.missing.is_empty() && !cli.allow_missing {
         return Err(MissingLibraries(planned.missing).into());
     }
+    strict(cli, &planned.needs)?;
     print::warn_missing(&planned.missing);
     print::warn_setid(&planned.dropped_setid);
     Ok(())

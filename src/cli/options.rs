@@ -5,11 +5,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use extract_elf_so::{
-    ArchivePath, DEFAULT_MODE, EmptyDir, ExtraFile, Options, Output, Root, chain,
+    ArchivePath, DEFAULT_MODE, EmptyDir, ExtraFile, Options, Output, Priority, Root, chain,
 };
 
 use super::Usage;
-use super::args::Cli;
+use super::args::{Cli, NoteLevel};
 
 /// Turns parsed flags into library options.
 pub fn options(cli: &Cli) -> anyhow::Result<Options> {
@@ -41,6 +41,10 @@ pub fn options(cli: &Cli) -> anyhow::Result<Options> {
         shell: cli.shell,
         mkdirs,
         dlopen: cli.dlopen.clone(),
+        dlopen_notes: cli
+            .dlopen_notes
+            .map_or(Priority::Required, NoteLevel::priority),
+        find_needs: shows_needs(cli),
         source_date_epoch,
         keep_setid: cli.keep_setid,
     })
@@ -76,6 +80,13 @@ fn empty_dir(spec: &OsStr) -> Result<EmptyDir, Usage> {
         return Err(usage("PATH cannot be the archive root"));
     }
     Ok(EmptyDir { at, mode })
+}
+
+/// Whether the run shows run-time needs (hints after a written archive's
+/// summary, `--json`, `--tree`) or checks them (`--strict`).
+fn shows_needs(cli: &Cli) -> bool {
+    let inspect = cli.list || cli.tree || (cli.json && !cli.report);
+    cli.strict || cli.json || cli.tree || (!inspect && !cli.quiet)
 }
 
 /// A user's archive path given with `flag`.

@@ -216,6 +216,7 @@ mod tests {
             closures: vec![closure],
             missing: Vec::new(),
             dropped_setid: Vec::new(),
+            needs: Vec::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 
 use super::setid::DroppedSetid;
 use crate::fsroot::{ArchivePath, Node};
+use crate::needs::Need;
 use crate::resolve::{Closure, Missing};
 
 /// Why an entry is in the archive.
@@ -16,6 +17,10 @@ pub enum Role {
     Dlopen,
     /// What host name lookup needs (`--nss-net`).
     Nss,
+    /// What libc itself loads with `dlopen` (`libgcc_s.so.1`).
+    LibcDlopen,
+    /// A library a `.note.dlopen` note names.
+    Note,
     /// The CA bundle and its well-known paths (`--cert`).
     Cert,
     /// The user and group files (`--users`).
@@ -47,6 +52,8 @@ impl Role {
             Role::Added => "added",
             Role::Dlopen => "dlopen",
             Role::Nss => "nss",
+            Role::LibcDlopen => "libc dlopen",
+            Role::Note => "dlopen note",
             Role::Cert => "cert",
             Role::Users => "users",
             Role::Gconv => "gconv",
@@ -116,4 +123,7 @@ pub struct Planned {
     pub missing: Vec<Missing>,
     /// Files whose setuid or setgid bits were dropped, one record each.
     pub dropped_setid: Vec<DroppedSetid>,
+    /// What the packed objects ask for at run time, and whether the plan
+    /// meets it.
+    pub needs: Vec<Need>,
 }

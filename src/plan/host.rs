@@ -73,10 +73,24 @@ impl Planner {
         input_role: Role,
         lib_role: Role,
     ) -> Result<()> {
+        let to = closure.objects.len();
+        self.add_object_range(closure, from, to, input_role, lib_role)
+    }
+
+    /// Adds the objects `from..to` of a closure, libraries with `lib_role`.
+    fn add_object_range(
+        &mut self,
+        closure: &Closure,
+        from: usize,
+        to: usize,
+        input_role: Role,
+        lib_role: Role,
+    ) -> Result<()> {
         // Every path an object is reached by: where it was found, and any
         // other path a search found the same file at.
         let mut places = Vec::new();
-        for object in &closure.objects[from.min(closure.objects.len())..] {
+        let to = to.min(closure.objects.len());
+        for object in &closure.objects[from.min(to)..to] {
             let role = match object.via {
                 Via::Input => input_role,
                 Via::Interpreter => Role::Interpreter,
@@ -179,6 +193,12 @@ impl Planner {
             Request::Objects { index, from, role } => {
                 self.add_objects(&closures[index], from, role, role)
             }
+            Request::ObjectRange {
+                index,
+                from,
+                to,
+                role,
+            } => self.add_object_range(&closures[index], from, to, role, role),
         }
     }
 

@@ -55,4 +55,11 @@ pub enum Request {
         from: usize,
         role: Role,
     },
+    /// The objects `from..to` of the run's closure number `index`.
+    ObjectRange {
+        index: usize,
+        from: usize,
+        to: usize,
+        role: Role,
+    },
 }

@@ -63,5 +63,5 @@ mod versions;
 mod walk;
 
 pub use context::Context;
-pub use model::{Closure, Loc, Missing, Via};
+pub use model::{Closure, Loc, Missing, Object, Via};
 pub use walk::{in_root, input};

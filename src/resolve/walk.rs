@@ -1,6 +1,6 @@
 //! The walk: objects breadth-first in load order, each name resolved once.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -135,6 +135,50 @@ impl Closure {
         self.missing = w.missing;
         self.dlopens.push((caller, name.to_os_string()));
         found
+    }
+
+    /// Loads the first of `names` that a `dlopen` from object `caller` would
+    /// find (alternatives, most preferred first), with everything it needs.
+    /// When none is found, the first is recorded as missing if `required`,
+    /// and nothing is recorded otherwise.
+    pub fn dlopen_first(
+        &mut self,
+        ctx: &Context,
+        caller: usize,
+        names: &[OsString],
+        required: bool,
+    ) -> Option<usize> {
+        let before = self.missing.len();
+        let mut w = Walk {
+            ctx,
+            loader: Arc::clone(&self.loader),
+            objects: std::mem::take(&mut self.objects),
+            missing: std::mem::take(&mut self.missing),
+        };
+        let start = w.objects.len();
+        let found = names
+            .iter()
+            .find_map(|name| Some((name, w.load(caller, name)?)));
+        // Each name not found was recorded as missing: keep the first only
+        // when nothing was found and the library is required.
+        let keep = usize::from(found.is_none() && required);
+        w.missing.truncate(before + keep);
+        let result = match found {
+            Some((name, i)) => Some((name, Some(i))),
+            None if required => names.first().map(|name| (name, None)),
+            None => None,
+        };
+        if let Some((name, object)) = result {
+            w.objects[caller].deps.push(Dep {
+                name: name.clone(),
+                object,
+            });
+            w.load_needed_from(start);
+            self.dlopens.push((caller, name.clone()));
+        }
+        self.objects = w.objects;
+        self.missing = w.missing;
+        found.map(|(_, i)| i)
     }
 }
 

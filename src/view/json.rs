@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::fsroot::Node;
+use crate::needs::{Need, Remedy};
 use crate::plan::{Planned, image_root};
 use crate::resolve::Via;
 
@@ -17,6 +18,7 @@ use crate::resolve::Via;
 struct Document {
     entries: Vec<EntryJson>,
     missing: Vec<MissingJson>,
+    needs: Vec<NeedJson>,
 }
 
 /// One archive entry.
@@ -55,10 +57,51 @@ struct MissingJson {
     searched: Vec<String>,
 }
 
+/// What a packed object asks for at run time.
+#[derive(Serialize)]
+struct NeedJson {
+    /// What in the object shows it.
+    evidence: String,
+    /// How many shared objects (or files) `path` holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<u64>,
+    /// The flag that meets it, as typed; null when nothing is to be asked for.
+    flag: Option<String>,
+    /// Whether it gets a hint when unmet.
+    hint: bool,
+    kind: &'static str,
+    met: bool,
+    /// The object, as the loader sees it.
+    object: String,
+    /// The place it is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    /// Bytes of the files `files` counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+}
+
+impl NeedJson {
+    fn new(need: &Need, flag: &dyn Fn(&Remedy) -> Option<String>) -> Self {
+        NeedJson {
+            evidence: need.evidence.to_string(),
+            files: need.files.map(|(n, _)| n),
+            flag: flag(&need.remedy),
+            hint: need.hint,
+            kind: need.kind.as_str(),
+            met: need.met,
+            object: need.object.to_string_lossy().into_owned(),
+            path: need.path.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            size: need.files.map(|(_, size)| size),
+        }
+    }
+}
+
 /// The plan as JSON: every entry with its path, kind, source or target,
 /// size, role, and the entry paths of the objects that need it; then the
-/// libraries that were not found.
-pub fn json(planned: &Planned) -> String {
+/// libraries that were not found; then the run-time needs, each with the
+/// flag that meets it as `flag` words it.
+pub fn json(planned: &Planned, flag: &dyn Fn(&Remedy) -> Option<String>) -> String {
     let needed_by = needed_by(planned);
     let entries = planned
         .plan
@@ -114,7 +157,16 @@ pub fn json(planned: &Planned) -> String {
                 .collect(),
         })
         .collect();
-    pretty(&Document { entries, missing })
+    let needs = planned
+        .needs
+        .iter()
+        .map(|n| NeedJson::new(n, flag))
+        .collect();
+    pretty(&Document {
+        entries,
+        missing,
+        needs,
+    })
 }
 
 /// A value as pretty-printed JSON text ending in a newline.

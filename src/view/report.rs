@@ -1,10 +1,10 @@
 //! The size view (`--report`): what each part of the archive costs.
 //!
 //! Files are grouped by what brought them in (the inputs, their libraries,
-//! NSS, certificates, each flag that packs a run-time need, extra files),
-//! each group and each file sorted largest first, with totals, each group's
-//! share, and the compressed size when the archive was gzipped. Text fits an
-//! 80-column terminal.
+//! NSS, certificates, each flag that packs a run-time need, what libc and
+//! dlopen notes load, extra files), each group and each file sorted largest
+//! first, with totals, each group's share, and the compressed size when the
+//! archive was gzipped. Text fits an 80-column terminal.
 
 use std::fmt::Write as _;
 
@@ -43,6 +43,8 @@ fn group_of(role: Role) -> &'static str {
         }
         Role::Dlopen => "dlopen",
         Role::Nss => "nss",
+        Role::LibcDlopen => "libc dlopens",
+        Role::Note => "dlopen notes",
         Role::Cert => "certificates",
         Role::Users => "users",
         Role::Gconv => "gconv",

@@ -414,3 +414,122 @@ fn aarch64_hello_runs_under_qemu() {
 fn aarch64_hello_leaf_runs_under_qemu() {
     aarch64_run("aarch64/bin/hello-leaf", "aarch64-hello-leaf: leaf=42");
 }
+
+// ------------------------------------------------------------------ run-time needs
+
+#[test]
+fn a_required_note_library_is_in_the_image() {
+    // app dlopens libplug.so.1, which only its .note.dlopen names.
+    pack_and_run("note/bin/app", &[], "/usr/local/bin/app", "note: plug=42");
+}
+
+#[test]
+fn pthread_exit_finds_libgcc_s_in_the_image() {
+    // glibc dlopens libgcc_s.so.1 to unwind the exiting thread, and aborts
+    // without it; nothing in the program's headers names it.
+    pack_and_run(
+        "needs/bin/threads",
+        &[],
+        "/usr/local/bin/threads",
+        "threads: joined",
+    );
+}
+
+/// python3 with daemon threads: at exit they are unwound with
+/// `pthread_exit`, for which glibc loads libgcc_s.so.1 (without it: "libgcc_s.so.1
+/// must be installed for pthread_exit to work", aborted, most runs).
+#[test]
+fn python3_daemon_threads_exit_cleanly() {
+    if !root_ok() {
+        return;
+    }
+    let python = Path::new("/usr/bin/python3");
+    let stdlib = fs::read_dir("/usr/lib")
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("python3.") && p.join("threading.py").is_file()
+        });
+    let ok = have(&python.to_string_lossy()) && stdlib.is_some();
+    if !require(ok, "python3 and its standard library are not installed") {
+        return;
+    }
+    let stdlib = stdlib.unwrap();
+    let Some(img) = image([s(python), "--add-file", s(&stdlib)]) else {
+        return;
+    };
+    assert!(
+        img.listing.basenames().contains("libgcc_s.so.1"),
+        "{}",
+        img.listing.dump()
+    );
+    let script = "import threading, time\n\
+                  def spin():\n    while True:\n        time.sleep(0.001)\n\
+                  for _ in range(8):\n    threading.Thread(target=spin, daemon=True).start()\n\
+                  time.sleep(0.05)\nprint('main exiting')\n";
+    fs::write(img.dir.join("daemon.py"), script).unwrap();
+    for _ in 0..5 {
+        assert_runs(
+            &img,
+            &["/usr/local/bin/python3", "/daemon.py"],
+            "main exiting",
+        );
+    }
+}
+
+/// ImageMagick's `convert` loads its coders with libltdl from directories
+/// only libMagickCore names: packed with the flags its plain command's hints
+/// give, it writes a PNG.
+#[test]
+fn convert_runs_with_the_plugin_directories_its_hints_name() {
+    if !root_ok() {
+        return;
+    }
+    let convert = "/usr/bin/convert";
+    if !require(have(convert), "ImageMagick is not installed") {
+        return;
+    }
+    let plain = tempfile::tempdir().unwrap();
+    let run = run_tool(plain.path(), [convert]);
+    run.expect_code(0);
+    let mut args = vec![convert.to_string()];
+    for hint in run.stderr.lines().filter(|l| l.contains(": hint: ")) {
+        let (_, flag) = hint.rsplit_once(": ").unwrap();
+        let dir = flag
+            .strip_prefix("--add-file ")
+            .unwrap_or_else(|| panic!("{hint}"));
+        args.extend(["--add-file".to_string(), dir.to_string()]);
+    }
+    assert!(
+        args.len() > 1,
+        "no hint names a plugin directory:\n{}",
+        run.stderr
+    );
+    let Some(img) = image(&args) else { return };
+    fs::create_dir(img.dir.join("tmp")).unwrap();
+    let out = assert_cmd::Command::new(which("chroot"))
+        .arg(&img.dir)
+        .args([
+            "/usr/local/bin/convert",
+            "-size",
+            "16x16",
+            "xc:red",
+            "/tmp/out.png",
+        ])
+        .env_clear()
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("running chroot");
+    assert!(
+        out.status.success(),
+        "convert {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = fs::read(img.dir.join("tmp/out.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+}

@@ -29,7 +29,7 @@ use extract_elf_so::parse::{Cache, Line, accepted_flags};
 
 /// The ELF reader, as header only and as facts.
 mod elf {
-    use extract_elf_so::parse::{ElfFacts, Header, read_elf};
+    use extract_elf_so::parse::{ElfFacts, Header, RuntimeFacts, read_elf};
     use std::path::Path;
 
     pub fn read_header(path: &Path) -> extract_elf_so::Result<Header> {
@@ -38,6 +38,32 @@ mod elf {
 
     pub fn read_facts(path: &Path) -> extract_elf_so::Result<ElfFacts> {
         read_elf(path)?.facts.map(std::sync::Arc::unwrap_or_clone)
+    }
+
+    /// The symbols run-time needs ask about.
+    pub const ASKED: &[&str] = &[
+        "getpwnam",
+        "iconv_open",
+        "system",
+        "tzset",
+        "pthread_exit",
+        "dlopen",
+        "puts",
+    ];
+
+    /// The run-time facts, read as a run reads them.
+    pub fn read_runtime(path: &Path) -> extract_elf_so::Result<RuntimeFacts> {
+        extract_elf_so::parse::read_runtime(path, ASKED)
+    }
+
+    /// The strings of the read-only segments: how many, and their bytes.
+    pub fn strings(path: &Path) -> extract_elf_so::Result<(usize, usize)> {
+        let (mut n, mut bytes) = (0, 0);
+        extract_elf_so::parse::scan_strings(path, |s| {
+            n += 1;
+            bytes += s.len();
+        })?;
+        Ok((n, bytes))
     }
 }
 
@@ -320,8 +346,12 @@ fn layout(bytes: &[u8]) -> Option<Layout> {
         f("e_ident[EI_DATA]", 5, 1),
         f("e_type", 16, 2),
     ]);
-    // (p_type, p_offset, p_vaddr, p_filesz) offsets inside one program header.
-    let (t, o, v, fs) = if is64 { (0, 8, 16, 32) } else { (0, 4, 8, 16) };
+    // (p_type, p_offset, p_vaddr, p_filesz, p_align) offsets inside one program header.
+    let (t, o, v, fs, al) = if is64 {
+        (0, 8, 16, 32, 48)
+    } else {
+        (0, 4, 8, 16, 28)
+    };
     // PT_LOAD (vaddr, offset, filesz), and DT_VERNEED and DT_VERDEF values.
     let mut loads = Vec::new();
     let (mut verneed, mut verdef) = (None, None);
@@ -335,6 +365,7 @@ fn layout(bytes: &[u8]) -> Option<Layout> {
             f("p_offset", base + o, word),
             f("p_vaddr", base + v, word),
             f("p_filesz", base + fs, word),
+            f("p_align", base + al, word),
         ]);
         if u(base + t, 4)? == 1 {
             loads.push((u(base + v, word)?, u(base + o, word)?, u(base + fs, word)?));
@@ -435,10 +466,32 @@ fn splice_values(field: &Field, len: u64) -> Vec<u64> {
         (len.saturating_sub(8)) & max,
     ];
     match field.name {
-        // PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_PHDR
-        "p_type" => v.extend([1, 2, 3, 6]),
-        // DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_FLAGS_1
-        "d_tag" => v.extend([1, 5, 10, 14, 15, 29, 0x6fff_fffb, DT_VERNEED, DT_VERDEF]),
+        // PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_PHDR
+        "p_type" => v.extend([1, 2, 3, 4, 6]),
+        // DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_FLAGS_1;
+        // DT_HASH, DT_SYMTAB, DT_RELA, DT_RELASZ, DT_SYMENT, DT_REL, DT_JMPREL,
+        // DT_GNU_HASH, DT_MIPS_SYMTABNO; the symbol version tables
+        "d_tag" => v.extend([
+            1,
+            5,
+            10,
+            14,
+            15,
+            29,
+            0x6fff_fffb,
+            4,
+            6,
+            7,
+            8,
+            11,
+            17,
+            23,
+            0x6fff_fef5,
+            0x7000_0011,
+            DT_VERNEED,
+            DT_VERDEF,
+        ]),
+        "p_align" => v.extend([4, 8, 3, 16]),
         // Versions other than 1, and chains that step a byte or a record
         // at a time, back onto themselves or out of the file.
         "vn_version" | "vd_version" => v.extend([2]),
@@ -528,6 +581,7 @@ fn elf_sources() -> Vec<(String, Vec<u8>)> {
         "versions/bin/app",
         "versions/lib2/libver.so.1",
         "static/bin/app-pie",
+        "note/bin/app-malformed",
         "wrongclass/lib32/libleaf.so.1",
         "musl/bin/hello",
         "aarch64/bin/hello",
@@ -570,12 +624,34 @@ fn check_elf(stats: &mut Stats, path: &Path, bytes: &[u8], case: &str) {
     let shown = path.display().to_string();
     let header = stats.call(case, "read_header", || elf::read_header(path));
     let facts = stats.call(case, "read_facts", || elf::read_facts(path));
+    let runtime = stats.call(case, "read_runtime", || elf::read_runtime(path));
+    let strings = stats.call(case, "scan_strings", || elf::strings(path));
+    if let Some(Ok((_, bytes))) = &strings
+        && *bytes as u64 > bytes_len(path)
+    {
+        stats.fail(format!(
+            "{case}: scan_strings passed on more bytes than the file has"
+        ));
+    }
+    if let (Some(Ok(h)), Some(Ok(r))) = (&header, &runtime)
+        && *h != r.header
+    {
+        stats.fail(format!("{case}: read_header and read_runtime disagree"));
+    }
     for (what, err) in [
         (
             "read_header",
             header.as_ref().and_then(|r| r.as_ref().err()),
         ),
         ("read_facts", facts.as_ref().and_then(|r| r.as_ref().err())),
+        (
+            "read_runtime",
+            runtime.as_ref().and_then(|r| r.as_ref().err()),
+        ),
+        (
+            "scan_strings",
+            strings.as_ref().and_then(|r| r.as_ref().err()),
+        ),
     ] {
         if let Some(err) = err {
             let text = err.to_string();
@@ -591,6 +667,10 @@ fn check_elf(stats: &mut Stats, path: &Path, bytes: &[u8], case: &str) {
     {
         stats.fail(format!("{case}: read_header and read_facts disagree"));
     }
+}
+
+fn bytes_len(path: &Path) -> u64 {
+    fs::metadata(path).map_or(0, |m| m.len())
 }
 
 #[test]
@@ -715,6 +795,59 @@ fn hostile_symbol_version_records_give_clear_errors() {
 
 fn basename(rel: &str) -> &str {
     rel.rsplit('/').next().unwrap_or(rel)
+}
+
+/// Hostile `.note.dlopen` notes: sizes that overrun the segment or wrap,
+/// broken JSON. Each is reported inside the facts, never fatal, quickly;
+/// the notes beside it still read.
+#[test]
+fn hostile_dlopen_notes_are_reported_not_fatal() {
+    let base = fs::read(fx("note/bin/app")).unwrap();
+    // A note's header sits 12 bytes before its "FDO\0" name.
+    let notes: Vec<usize> = (12..base.len().saturating_sub(4))
+        .filter(|&i| &base[i..i + 4] == b"FDO\0")
+        .filter(|&i| read_uint(&base, i - 4, 4, false) == Some(0x407c_0c0a))
+        .map(|i| i - 12)
+        .collect();
+    assert_eq!(notes.len(), 2, "the fixture has two notes");
+    let dir = tmp();
+    let path = dir.path().join("app");
+    let mut stats = Stats::default();
+    let mut reported = 0;
+    for &at in &notes {
+        for (field, off) in [("n_namesz", 0), ("n_descsz", 4)] {
+            for value in [0u64, 3, 5, 0x1000, 0x8000_0000, 0xffff_fffc, 0xffff_ffff] {
+                let mut bytes = base.clone();
+                write_uint(&mut bytes, at + off, 4, false, value);
+                let case = format!("note@{at} {field}={value:#x}");
+                check_elf(&mut stats, &path, &bytes, &case);
+                let facts = elf::read_runtime(&path).expect("a bad note is no reason to fail");
+                reported += facts.notes.iter().filter(|n| n.is_err()).count();
+            }
+        }
+        // Text that is not JSON, and text without its NUL.
+        let desc = at + 16;
+        let size = read_uint(&base, at + 4, 4, false).unwrap() as usize;
+        for (what, edit) in [("not JSON", desc), ("no NUL", desc + size - 1)] {
+            let mut bytes = base.clone();
+            bytes[edit] = b'x';
+            fs::write(&path, &bytes).unwrap();
+            let facts = elf::read_runtime(&path).unwrap();
+            let errors: Vec<&String> = facts
+                .notes
+                .iter()
+                .filter_map(|n| n.as_ref().err())
+                .collect();
+            assert_eq!(errors.len(), 1, "{what}: {:?}", facts.notes);
+            assert!(
+                facts.notes.iter().any(|n| n.is_ok()),
+                "{what}: the other note still reads: {:?}",
+                facts.notes
+            );
+        }
+    }
+    assert!(reported > 0, "no overrun was reported");
+    stats.finish("hostile notes");
 }
 
 // ------------------------------------------------------------------ ld.so.cache mutation

@@ -14,6 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["fsroot"],
     &["loader"],
     &["resolve"],
+    &["needs"],
     &["plan"],
     &["extras", "view", "write"],
     &["image"],
@@ -159,6 +160,7 @@ fn the_rules_read_what_they_should() {
     assert_eq!(crate_refs("use crate::plan::{Plan, Role};"), ["plan"]);
     assert!(layer("view") > layer("plan"));
     assert!(layer("plan") < layer("extras"));
+    assert!(layer("resolve") < layer("needs") && layer("needs") < layer("plan"));
     assert_eq!(module_of(&src().join("resolve/walk.rs")), "resolve");
     assert_eq!(module_of(&src().join("pipeline.rs")), "pipeline");
 }

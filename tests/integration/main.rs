@@ -19,6 +19,7 @@ mod image;
 mod inspect;
 mod layout;
 mod loader;
+mod needs;
 mod resolve;
 mod run_time;
 mod run_time_e2e;

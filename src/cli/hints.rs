@@ -1,0 +1,164 @@
+//! Run-time needs in words: the flag that meets each one, and the `hint:`
+//! lines printed after the summary.
+
+use extract_elf_so::{Evidence, Kind, Need, Priority, Remedy, human};
+
+/// The flag that meets a need, as a user types it; `None` when nothing is
+/// to be asked for.
+pub fn flag(remedy: &Remedy) -> Option<String> {
+    Some(match remedy {
+        Remedy::Automatic => return None,
+        Remedy::Users => "--users".to_string(),
+        Remedy::Gconv => "--gconv".to_string(),
+        Remedy::Shell => "--shell".to_string(),
+        Remedy::TimeZones => "--tzdata".to_string(),
+        Remedy::AddFile(path) => format!("--add-file {}", path.display()),
+        Remedy::DlopenNotes(Priority::Suggested) => "--dlopen-notes suggested".to_string(),
+        Remedy::DlopenNotes(_) => "--dlopen-notes recommended".to_string(),
+        Remedy::Dest(dir) => format!("-d {}", dir.display()),
+        Remedy::DestAndAdd { dest, add } => {
+            format!("-d {} --add-file {}", dest.display(), add.display())
+        }
+    })
+}
+
+/// Why the evidence means the need.
+fn why(need: &Need) -> Option<String> {
+    let count = |what: &str| {
+        need.files
+            .map(|(n, size)| {
+                let s = if n == 1 { "" } else { "s" };
+                format!("{n} {what}{s}, {}", human(size))
+            })
+            .unwrap_or_default()
+    };
+    let place = need
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    Some(match need.kind {
+        Kind::Users => "user and group lookups read /etc/passwd and /etc/group".into(),
+        Kind::Gconv => "character set conversions load glibc's gconv modules".into(),
+        Kind::Shell => "they run /bin/sh".into(),
+        Kind::TimeZones => "time zones are read from /usr/share/zoneinfo".into(),
+        Kind::LibgccS if need.met => "glibc loads libgcc_s.so.1 for them".into(),
+        Kind::LibgccS => "glibc loads libgcc_s.so.1 for them, and the root has none".into(),
+        Kind::PluginDir => format!(
+            "it loads code at run time, and that directory holds {}",
+            count("shared object")
+        ),
+        Kind::DlopenNote => return None,
+        Kind::ProgramRelative => match &need.evidence {
+            Evidence::Origin(_) => format!(
+                "{place} holds {}, that the image lacks where it will look",
+                count("file")
+            ),
+            _ => format!("it looks for its files relative to its own directory {place}"),
+        },
+    })
+}
+
+/// The hint line of an unmet need, without the program's name.
+pub fn hint(need: &Need) -> String {
+    let mut line = format!("{}: {}", need.object.display(), need.evidence);
+    if let Some(why) = why(need) {
+        line.push_str(&format!(" ({why})"));
+    }
+    if let Some(flag) = flag(&need.remedy) {
+        line.push_str(&format!(": {flag}"));
+    }
+    line
+}
+
+/// One `hint:` line per unmet need worth one, and one warning per
+/// `.note.dlopen` that cannot be read.
+pub fn print(needs: &[Need]) {
+    for need in needs {
+        if matches!(need.evidence, Evidence::MalformedNote(_)) {
+            eprintln!(
+                "extract-elf-so: warning: {}: {}",
+                need.object.display(),
+                need.evidence
+            );
+        } else if need.unmet_hint() {
+            eprintln!("extract-elf-so: hint: {}", hint(need));
+        }
+    }
+}
+
+/// The refusal of `--strict` when needs worth a hint are not met.
+pub fn unmet_list(needs: &[Need]) -> String {
+    let unmet: Vec<&Need> = needs.iter().filter(|n| n.unmet_hint()).collect();
+    let n = unmet.len();
+    let mut text = format!(
+        "{n} run-time {} not met (--strict):",
+        if n == 1 { "need is" } else { "needs are" }
+    );
+    for need in unmet {
+        text.push_str(&format!("\n  {}", hint(need)));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn flags_as_a_user_types_them() {
+        let cases = [
+            (Remedy::Automatic, None),
+            (Remedy::Users, Some("--users")),
+            (Remedy::Gconv, Some("--gconv")),
+            (Remedy::Shell, Some("--shell")),
+            (Remedy::TimeZones, Some("--tzdata")),
+            (
+                Remedy::AddFile("/usr/lib/nginx/modules".into()),
+                Some("--add-file /usr/lib/nginx/modules"),
+            ),
+            (
+                Remedy::DlopenNotes(Priority::Recommended),
+                Some("--dlopen-notes recommended"),
+            ),
+            (
+                Remedy::DlopenNotes(Priority::Suggested),
+                Some("--dlopen-notes suggested"),
+            ),
+            (Remedy::Dest("/opt/x/bin".into()), Some("-d /opt/x/bin")),
+            (
+                Remedy::DestAndAdd {
+                    dest: "/j/bin".into(),
+                    add: "/j/lib".into(),
+                },
+                Some("-d /j/bin --add-file /j/lib"),
+            ),
+        ];
+        for (remedy, want) in cases {
+            assert_eq!(flag(&remedy).as_deref(), want, "{remedy:?}");
+        }
+    }
+
+    #[test]
+    fn a_hint_names_object_evidence_and_flag() {
+        let need = Need {
+            kind: Kind::Users,
+            object: PathBuf::from("/usr/bin/id"),
+            id: extract_elf_so::parse::FileId { dev: 1, ino: 2 },
+            evidence: Evidence::Imports(vec!["getgrnam", "getpwnam"]),
+            remedy: Remedy::Users,
+            met: false,
+            hint: true,
+            path: Some("/etc/passwd".into()),
+            files: None,
+        };
+        assert_eq!(
+            hint(&need),
+            "/usr/bin/id: imports getgrnam, getpwnam (user and group lookups read \
+             /etc/passwd and /etc/group): --users"
+        );
+        let list = unmet_list(&[need.clone(), Need { met: true, ..need }]);
+        assert!(list.starts_with("1 run-time need is not met (--strict):\n  /usr/bin/id: "));
+    }
+}
