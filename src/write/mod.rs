@@ -3,13 +3,15 @@
 //!
 //! [`output`] owns where the bytes go (a temporary file renamed into place,
 //! standard output, a device); [`tar`] encodes the entries; [`gzip`]
-//! compresses on every core with [`deflate`]'s gzip parameters;
+//! compresses on every core with [`deflate`]'s gzip parameters, on
+//! [`workers`] started while memory allows;
 //! [`writeback`] syncs the archive to disk while it is written.
 
 mod deflate;
 mod gzip;
 mod output;
 mod tar;
+mod workers;
 mod writeback;
 
 pub use output::{Output, Written, remove_partial, write};

@@ -125,6 +125,12 @@ fn finish_temp(
             .try_clone()
             .map_err(|e| Error::io(temp.path(), e))
     };
+    // `BufWriter` aborts when it cannot have its buffer, which would leave
+    // the temporary file behind: the room is reserved and let go first, on
+    // this one thread, so running out of memory is an error here instead.
+    Vec::<u8>::new()
+        .try_reserve_exact(COPY_BUFFER)
+        .map_err(|_| Error::io(path, io::ErrorKind::OutOfMemory.into()))?;
     let (file, written) = encode(
         plan,
         BufWriter::with_capacity(COPY_BUFFER, handle()?),

@@ -73,10 +73,16 @@ pub(super) fn encode<W: Write>(
     let io_err = |e: io::Error| Error::io(out_path, e);
     let outer = Counter::new(sink, writeback);
     let mut outer = match level {
-        None => tar_stream(plan, outer, out_path)?,
+        None => tar_stream(plan, outer, out_path, None)?,
         Some(level) => {
+            // Contents are read into one buffer, reserved here, where failing
+            // is an error rather than an abort.
+            let mut buf = Vec::new();
+            buf.try_reserve_exact(COPY_BUFFER)
+                .map_err(|_| io_err(io::ErrorKind::OutOfMemory.into()))?;
+            buf.resize(COPY_BUFFER, 0);
             let gz = Counter::new(ChunkedGz::new(outer, level), None);
-            let tar = tar_stream(plan, gz, out_path)?;
+            let tar = tar_stream(plan, gz, out_path, Some(&mut buf))?;
             tar.inner.finish().map_err(io_err)?
         }
     };
@@ -94,8 +100,14 @@ pub(super) fn encode<W: Write>(
     Ok((inner, written))
 }
 
-/// Writes the tar stream for `plan` into `sink` and returns the sink.
-fn tar_stream<W: Write>(plan: &Plan, sink: Counter<W>, out_path: &Path) -> Result<Counter<W>> {
+/// Writes the tar stream for `plan` into `sink` and returns the sink;
+/// contents go through `buf` when given (see [`Counter::append_content`]).
+fn tar_stream<W: Write>(
+    plan: &Plan,
+    sink: Counter<W>,
+    out_path: &Path,
+    mut buf: Option<&mut [u8]>,
+) -> Result<Counter<W>> {
     let io_err = |e: io::Error| Error::io(out_path, e);
     let mut builder = tar::Builder::new(sink);
     builder.mode(tar::HeaderMode::Complete);
@@ -144,7 +156,7 @@ fn tar_stream<W: Write>(plan: &Plan, sink: Counter<W>, out_path: &Path) -> Resul
                     .map_err(io_err)?;
                 builder
                     .get_mut()
-                    .append_content(file, *size)
+                    .append_content(file, *size, buf.as_deref_mut())
                     .map_err(|e| match e {
                         CopyError::Source(e) => Error::io(source, e),
                         CopyError::Sink(e) => io_err(e),
@@ -156,6 +168,13 @@ fn tar_stream<W: Write>(plan: &Plan, sink: Counter<W>, out_path: &Path) -> Resul
     builder.into_inner().map_err(io_err)
 }
 
+fn shrank() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "file shrank while it was being archived",
+    )
+}
+
 enum CopyError {
     Source(io::Error),
     Sink(io::Error),
@@ -163,27 +182,66 @@ enum CopyError {
 
 impl<W: Write> Counter<W> {
     /// Appends exactly `size` bytes of `file` and pads them to a whole tar
-    /// block. `io::copy` lets the kernel move the bytes where it can
-    /// (`copy_file_range` into a regular file, `sendfile` into a device) and
-    /// otherwise reads whole buffers. A file that shrank since it was planned
-    /// is an error, not a short entry that would corrupt the archive.
-    fn append_content(&mut self, file: File, size: u64) -> std::result::Result<(), CopyError> {
-        let mut reader = io::BufReader::with_capacity(COPY_BUFFER, file.take(size));
-        let copied = match io::copy(&mut reader, &mut self.inner) {
-            Ok(copied) => copied,
-            Err(e) => return Err(blame(reader.into_inner().into_inner(), e)),
+    /// block, and gives the file back. Without `buf`, `io::copy` lets the
+    /// kernel move the bytes (`copy_file_range` into a regular file,
+    /// `splice` or `sendfile` into a pipe or device); with it (for gzip,
+    /// which the kernel cannot do) whole buffers are read into it. A file
+    /// that shrank since it was planned is an error, not a short entry that
+    /// would corrupt the archive.
+    fn append_content(
+        &mut self,
+        file: File,
+        size: u64,
+        buf: Option<&mut [u8]>,
+    ) -> std::result::Result<File, CopyError> {
+        let (file, copied) = match buf {
+            None => {
+                let mut reader = file.take(size);
+                match io::copy(&mut reader, &mut self.inner) {
+                    Ok(copied) => (reader.into_inner(), copied),
+                    Err(e) => return Err(blame(reader.into_inner(), e)),
+                }
+            }
+            Some(buf) => {
+                let mut file = file;
+                let copied = copy_through(&mut file, &mut self.inner, size, buf)?;
+                (file, copied)
+            }
         };
         self.add(copied);
         if copied < size {
-            return Err(CopyError::Source(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "file shrank while it was being archived",
-            )));
+            return Err(CopyError::Source(shrank()));
         }
         let pad = (BLOCK - size % BLOCK) % BLOCK;
         self.write_all(&[0; BLOCK as usize][..pad as usize])
-            .map_err(CopyError::Sink)
+            .map_err(CopyError::Sink)?;
+        Ok(file)
     }
+}
+
+/// Copies at most `size` bytes of `file` into `sink` through `buf`; returns
+/// how many there were.
+fn copy_through(
+    file: &mut File,
+    sink: &mut impl Write,
+    size: u64,
+    buf: &mut [u8],
+) -> std::result::Result<u64, CopyError> {
+    let mut copied = 0;
+    while copied < size {
+        let want = buf
+            .len()
+            .min((size - copied).try_into().unwrap_or(usize::MAX));
+        let n = match file.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CopyError::Source(e)),
+        };
+        sink.write_all(&buf[..n]).map_err(CopyError::Sink)?;
+        copied += n as u64;
+    }
+    Ok(copied)
 }
 
 /// Which side of a failed `io::copy` the error belongs to: `io::copy` does
@@ -229,7 +287,7 @@ mod tests {
         expected.resize(1536, 0);
 
         let mut mem = counter(Vec::new());
-        mem.append_content(File::open(&path).unwrap(), 1500)
+        mem.append_content(File::open(&path).unwrap(), 1500, None)
             .unwrap_or_else(|_| panic!("copy into memory failed"));
         assert_eq!(mem.inner, expected);
 
@@ -237,7 +295,7 @@ mod tests {
         let out = dir.path().join("out");
         let mut file = counter(BufWriter::new(File::create(&out).unwrap()));
         file.write_all(b"head").unwrap();
-        file.append_content(File::open(&path).unwrap(), 1500)
+        file.append_content(File::open(&path).unwrap(), 1500, None)
             .unwrap_or_else(|_| panic!("copy into a file failed"));
         file.write_all(b"tail").unwrap();
         assert_eq!(file.count, 4 + 1536 + 4);
@@ -249,13 +307,37 @@ mod tests {
     }
 
     #[test]
+    fn content_read_through_a_buffer_is_the_same() {
+        let content: Vec<u8> = (0..3000u32).map(|i| (i % 253) as u8).collect();
+        let (_dir, path) = source(&content);
+        let mut direct = counter(Vec::new());
+        direct
+            .append_content(File::open(&path).unwrap(), 2999, None)
+            .unwrap_or_else(|_| panic!("direct copy failed"));
+        let mut buffered = counter(Vec::new());
+        buffered
+            .append_content(File::open(&path).unwrap(), 2999, Some(&mut [0; 700]))
+            .unwrap_or_else(|_| panic!("buffered copy failed"));
+        assert_eq!(direct.inner, buffered.inner);
+        assert_eq!(buffered.count, 3072);
+        match counter(Vec::new()).append_content(
+            File::open(&path).unwrap(),
+            4000,
+            Some(&mut [0; 700]),
+        ) {
+            Err(CopyError::Source(e)) => assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof),
+            _ => panic!("a short file was accepted"),
+        }
+    }
+
+    #[test]
     fn a_file_that_shrank_is_a_source_error() {
         let (_dir, path) = source(b"only ten b");
         let mut mem = counter(Vec::new());
-        match mem.append_content(File::open(&path).unwrap(), 20) {
+        match mem.append_content(File::open(&path).unwrap(), 20, None) {
             Err(CopyError::Source(e)) => assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof),
             Err(CopyError::Sink(e)) => panic!("blamed the sink: {e}"),
-            Ok(()) => panic!("a short file was accepted"),
+            Ok(_) => panic!("a short file was accepted"),
         }
     }
 
@@ -275,17 +357,17 @@ mod tests {
     #[test]
     fn a_failed_copy_blames_the_side_that_failed() {
         let (dir, path) = source(b"readable content");
-        match counter(Broken).append_content(File::open(&path).unwrap(), 16) {
+        match counter(Broken).append_content(File::open(&path).unwrap(), 16, None) {
             Err(CopyError::Sink(e)) => assert_eq!(e.to_string(), "the sink broke"),
             Err(CopyError::Source(e)) => panic!("blamed the source: {e}"),
-            Ok(()) => panic!("a broken sink was accepted"),
+            Ok(_) => panic!("a broken sink was accepted"),
         }
         // A directory opens but cannot be read.
         let unreadable = File::open(dir.path()).unwrap();
-        match counter(Vec::new()).append_content(unreadable, 16) {
+        match counter(Vec::new()).append_content(unreadable, 16, None) {
             Err(CopyError::Source(e)) => assert_eq!(e.raw_os_error(), Some(21), "{e}"),
             Err(CopyError::Sink(e)) => panic!("blamed the sink: {e}"),
-            Ok(()) => panic!("a directory was copied"),
+            Ok(_) => panic!("a directory was copied"),
         }
     }
 
@@ -293,7 +375,7 @@ mod tests {
     fn a_file_that_grew_is_cut_at_its_planned_size() {
         let (_dir, path) = source(b"0123456789abcdef");
         let mut mem = counter(Vec::new());
-        mem.append_content(File::open(&path).unwrap(), 10)
+        mem.append_content(File::open(&path).unwrap(), 10, None)
             .unwrap_or_else(|_| panic!("copy failed"));
         assert_eq!(&mem.inner[..10], b"0123456789");
         assert_eq!(mem.inner.len(), 512);

@@ -16,5 +16,6 @@ mod extras;
 mod hardening;
 mod inspect;
 mod layout;
+mod output;
 mod resolve;
 mod util;
