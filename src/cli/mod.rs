@@ -4,12 +4,13 @@
 //! Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted. On
 //! success standard output stays empty (unless it carries the archive, with
 //! `-o -`, or a view was asked for) and standard error gets one summary line.
+//! Nothing printed can panic: a view's reader that went away (`| head`) ends
+//! it quietly, and a standard error that cannot be written is let be.
 
 mod args;
 mod options;
 mod print;
 
-use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -43,9 +44,9 @@ pub fn main() -> ExitCode {
         }
     };
     match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
-            eprintln!("extract-elf-so: error: {}", print::error(&err));
+            print::say(&format!("extract-elf-so: error: {}\n", print::error(&err)));
             ExitCode::from(if is_usage(&err) { 2 } else { 1 })
         }
     }
@@ -56,19 +57,23 @@ fn is_usage(err: &anyhow::Error) -> bool {
     err.is::<Usage>() || matches!(err.downcast_ref::<Error>(), Some(Error::StdoutIsTerminal))
 }
 
-fn run(cli: &Cli) -> anyhow::Result<()> {
+fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     if let Some(shell) = cli.generate_completions {
-        let mut cmd = Cli::command();
-        clap_complete::generate(shell, &mut cmd, "extract-elf-so", &mut std::io::stdout());
-        return Ok(());
+        let mut text = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "extract-elf-so", &mut text);
+        print::emit(&text)?;
+        return Ok(ExitCode::SUCCESS);
     }
     if cli.generate_man {
-        clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
-        return Ok(());
+        let mut text = Vec::new();
+        clap_mangen::Man::new(Cli::command()).render(&mut text)?;
+        print::emit(&text)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let opts = options::options(cli)?;
     if cli.list || cli.tree || (cli.json && !cli.report) {
-        return inspect(cli, &opts);
+        inspect(cli, &opts)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let planned = extract_elf_so::plan(&opts)?;
     if !planned.missing.is_empty() && !cli.allow_missing {
@@ -86,19 +91,21 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         };
         // Standard output carries the archive with -o -.
         if output == Output::Stdout {
-            eprint!("{text}");
+            print::say(&text);
         } else {
-            print!("{text}");
+            print::emit(text.as_bytes())?;
         }
     }
-    if cli.quiet {
-        return Ok(());
+    if !cli.quiet {
+        if cli.verbose {
+            print::say(&extract_elf_so::verbose(&planned.plan));
+        }
+        print::say(&format!(
+            "{}\n",
+            print::summary(&output, &planned.plan, &written)
+        ));
     }
-    if cli.verbose {
-        eprint!("{}", extract_elf_so::verbose(&planned.plan));
-    }
-    eprintln!("{}", print::summary(&output, &planned.plan, &written));
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--list`, `--tree`, `--json`: show the plan on standard output, write nothing.
@@ -120,9 +127,7 @@ fn inspect(cli: &Cli, opts: &Options) -> anyhow::Result<()> {
     } else if cli.list {
         text.push_str(&extract_elf_so::list(&planned.plan));
     }
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
+    print::emit(text.as_bytes())?;
     if !planned.missing.is_empty() && !cli.allow_missing {
         return Err(MissingLibraries(planned.missing).into());
     }
