@@ -113,6 +113,44 @@ pub enum Error {
     /// Binary data would go to a terminal.
     #[error("refusing to write an archive to a terminal; redirect or pipe standard output")]
     StdoutIsTerminal,
+
+    /// The output names a terminal, by whatever path.
+    #[error("{}: refusing to write an archive to a terminal", Shown(.path))]
+    OutputIsTerminal { path: PathBuf },
+
+    /// The output is a directory.
+    #[error("{}: is a directory, not a file to write the archive to", Shown(.path))]
+    OutputIsDirectory { path: PathBuf },
+
+    /// The output is a file the archive packs (by device and inode).
+    #[error(
+        "{}: refusing to write the archive over {}, a file it packs",
+        Shown(.path),
+        Shown(.packed)
+    )]
+    OutputIsPacked { path: PathBuf, packed: PathBuf },
+
+    /// The output would be made inside a directory the archive packs whole,
+    /// so the next run would pack this archive.
+    #[error(
+        "{}: refusing to write the archive inside {}, a directory it packs whole",
+        Shown(.path),
+        Shown(.dir)
+    )]
+    OutputInPackedDir { path: PathBuf, dir: PathBuf },
+
+    /// The root is missing or not a directory.
+    #[error("{}: cannot be the root", Shown(.path))]
+    BadRoot {
+        path: PathBuf,
+        #[source]
+        cause: io::Error,
+    },
+
+    /// A file planned as a regular file is something else when it is read
+    /// (replaced by a FIFO or a device since it was planned).
+    #[error("{}: no longer a regular file since it was planned", Shown(.path))]
+    SourceNotRegular { path: PathBuf },
 }
 
 /// Shorthand for results of this crate.
@@ -198,10 +236,7 @@ impl Clone for Error {
         match self {
             Error::Io { path, cause } => Error::Io {
                 path: path.clone(),
-                cause: match cause.raw_os_error() {
-                    Some(code) => io::Error::from_raw_os_error(code),
-                    None => io::Error::new(cause.kind(), cause.to_string()),
-                },
+                cause: copy_io(cause),
             },
             Error::NotElf { path } => Error::NotElf { path: path.clone() },
             Error::Malformed { path, reason } => Error::Malformed {
@@ -245,7 +280,48 @@ impl Clone for Error {
                 reason: reason.clone(),
             },
             Error::StdoutIsTerminal => Error::StdoutIsTerminal,
+            Error::OutputIsTerminal { path } => Error::OutputIsTerminal { path: path.clone() },
+            Error::OutputIsDirectory { path } => Error::OutputIsDirectory { path: path.clone() },
+            Error::OutputIsPacked { path, packed } => Error::OutputIsPacked {
+                path: path.clone(),
+                packed: packed.clone(),
+            },
+            Error::OutputInPackedDir { path, dir } => Error::OutputInPackedDir {
+                path: path.clone(),
+                dir: dir.clone(),
+            },
+            Error::BadRoot { path, cause } => Error::BadRoot {
+                path: path.clone(),
+                cause: copy_io(cause),
+            },
+            Error::SourceNotRegular { path } => Error::SourceNotRegular { path: path.clone() },
         }
+    }
+}
+
+/// A copy of an I/O error: an OS error from its code, any other from its
+/// kind and text.
+fn copy_io(cause: &io::Error) -> io::Error {
+    match cause.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(cause.kind(), cause.to_string()),
+    }
+}
+
+/// A path as messages and views show it: repeated `/`, a trailing `/` and
+/// `.` components left out, so `/opt/a////libc.so.6` reads
+/// `/opt/a/libc.so.6`. Nothing else changes (`..` stays, no link is
+/// followed), so it names the same file.
+pub fn tidy(path: &Path) -> PathBuf {
+    path.components().collect()
+}
+
+/// Shows a path [`tidy`].
+struct Shown<'a>(&'a Path);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        tidy(self.0).display().fmt(f)
     }
 }
 

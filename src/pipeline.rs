@@ -46,12 +46,16 @@ pub struct ExtraFile {
 /// image. Writes nothing. Libraries the loader would not find are in
 /// [`Planned::missing`]: whether that is fatal is the caller's choice.
 pub fn plan(opts: &Options) -> Result<Planned> {
+    if let Some(dir) = opts.root.dir() {
+        check_root(dir)?;
+    }
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     let ctx = Context::new(opts.root.clone(), opts.library_path.clone(), cwd);
     let jobs = place_inputs(opts)?;
     let mut planner = Planner::new(opts.root.clone(), opts.source_date_epoch);
     let mut closures = Vec::new();
     let mut outside = Vec::new();
+    let mut packed_dirs = Vec::new();
     for (input, at, role) in jobs {
         // Errors (a missing file, a link that only resolves inside --root)
         // are left to the resolver, which reports them with their paths.
@@ -59,6 +63,7 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         if is_dir && role == Role::Input {
             let added = files::add(&ctx, input, &at, role, true)?;
             outside.extend(added.outside.iter().cloned());
+            packed_dirs.extend(added.walked.clone());
             take_in(&mut planner, added, role, &mut closures)?;
             continue;
         }
@@ -68,6 +73,7 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     }
     for extra in &opts.extra_files {
         let added = files::add(&ctx, &extra.src, &extra.dest, Role::Extra, false)?;
+        packed_dirs.extend(added.walked.clone());
         take_in(&mut planner, added, Role::Extra, &mut closures)?;
     }
     if opts.nss_net {
@@ -101,6 +107,21 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         plan,
         closures,
         missing,
+        packed_dirs,
+    })
+}
+
+/// Refuses a root that is missing or not a directory, before anything is
+/// looked up in it (where it would show as a missing interpreter).
+fn check_root(dir: &Path) -> Result<()> {
+    let cause = match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => return Ok(()),
+        Ok(_) => std::io::Error::from(std::io::ErrorKind::NotADirectory),
+        Err(e) => e,
+    };
+    Err(Error::BadRoot {
+        path: dir.to_path_buf(),
+        cause,
     })
 }
 

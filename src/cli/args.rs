@@ -23,7 +23,8 @@ Examples:
   Pack a program built for aarch64 from its sysroot:
     extract-elf-so --root /usr/aarch64-linux-gnu ./hello
 
-Exit status: 0 success, 1 failure (nothing written), 2 usage error, 130 interrupted.";
+Exit status: 0 success, 1 failure (nothing written, unless a file changed as it was
+read), 2 usage error, 130 interrupted.";
 
 /// Pack ELF programs and the shared libraries they load into a tarball for FROM scratch images.
 ///
@@ -80,7 +81,7 @@ pub struct Cli {
     )]
     pub name: String,
 
-    /// Write the archive exactly to PATH ("-" for standard output)
+    /// Write the archive exactly to PATH ("-" for standard output); a link is written through
     #[arg(
         short,
         long,

@@ -54,7 +54,11 @@ pub fn main() -> ExitCode {
 
 /// Whether an error is the user's way of asking (exit code 2).
 fn is_usage(err: &anyhow::Error) -> bool {
-    err.is::<Usage>() || matches!(err.downcast_ref::<Error>(), Some(Error::StdoutIsTerminal))
+    err.is::<Usage>()
+        || matches!(
+            err.downcast_ref::<Error>(),
+            Some(Error::StdoutIsTerminal | Error::OutputIsTerminal { .. } | Error::BadRoot { .. })
+        )
 }
 
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
@@ -80,8 +84,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         return Err(MissingLibraries(planned.missing).into());
     }
     let (output, gzip) = options::output_of(cli);
-    let written = extract_elf_so::write(&planned.plan, &output, gzip.then_some(cli.level))?;
+    let written = extract_elf_so::write(&planned, &output, gzip.then_some(cli.level))?;
     print::warn_missing(&planned.missing);
+    print::warn_changed(&written.changed);
     if cli.report {
         let report = Report::new(&planned.plan, written.gzip_bytes);
         let text = if cli.json {
@@ -105,7 +110,13 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             print::summary(&output, &planned.plan, &written)
         ));
     }
-    Ok(ExitCode::SUCCESS)
+    // A file changed while it was read: the archive is written and valid,
+    // but not the snapshot asked for. GNU tar exits 1 for this too.
+    Ok(if written.changed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `--list`, `--tree`, `--json`: show the plan on standard output, write nothing.

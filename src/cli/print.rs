@@ -2,7 +2,7 @@
 //! flag that would help; and how it prints, never panicking.
 
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use extract_elf_so::{Error, Missing, Output, Plan, Written, chain, human};
 
@@ -47,6 +47,16 @@ pub fn warn_missing(missing: &[Missing]) {
     }
 }
 
+/// One warning per file that changed while it was read, worded as GNU tar's.
+pub fn warn_changed(changed: &[PathBuf]) {
+    for path in changed {
+        say(&format!(
+            "extract-elf-so: warning: {}: file changed as we read it\n",
+            path.display()
+        ));
+    }
+}
+
 /// The refusal when libraries are missing.
 pub fn missing_list(missing: &[Missing]) -> String {
     let n = missing.len();
@@ -77,6 +87,7 @@ pub fn error(err: &anyhow::Error) -> String {
             format!("--cert: {text} (Debian and Ubuntu: install ca-certificates)")
         }
         Error::LinkLeavesTree { .. } => format!("{text}; add its target with --add-file"),
+        Error::BadRoot { .. } => format!("--root {text}"),
         _ => text,
     }
 }

@@ -35,6 +35,8 @@ pub struct Added {
     pub closures: Vec<Closure>,
     /// Links that leave a directory input's tree, to check once everything is planned.
     pub outside: Vec<OutsideLink>,
+    /// The host directory walked, when a whole tree was added.
+    pub walked: Option<PathBuf>,
 }
 
 /// What adding `src` (a file, link or directory on the host) at `dest`
@@ -55,6 +57,7 @@ pub fn add(
         resolve_elves(ctx, elves, &mut added)?;
         return Ok(added);
     }
+    added.walked = Some(src.to_path_buf());
     let walk = walkdir::WalkDir::new(src)
         .follow_links(false)
         .sort_by_file_name();

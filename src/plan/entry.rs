@@ -1,5 +1,7 @@
 //! The plan: every entry of the archive, decided before anything is written.
 
+use std::path::PathBuf;
+
 use crate::fsroot::{ArchivePath, Node};
 use crate::resolve::{Closure, Missing};
 
@@ -94,4 +96,8 @@ pub struct Planned {
     pub closures: Vec<Closure>,
     /// Libraries the loader would not find, over all inputs, without repeats.
     pub missing: Vec<Missing>,
+    /// Host directories packed whole (directory inputs and added
+    /// directories): an archive written inside one would be packed by the
+    /// next run.
+    pub packed_dirs: Vec<PathBuf>,
 }

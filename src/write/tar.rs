@@ -8,10 +8,17 @@
 //! mtime 0. File contents are streamed from their sources (copied by the
 //! kernel when the archive is an uncompressed file), so memory does not grow
 //! with file size.
+//!
+//! A source is opened without blocking and must still be the regular file
+//! that was planned, no shorter: a FIFO put in its place is an error, not a
+//! hang. A file that grew or changed while it was read is stored cut at its
+//! planned size, so the archive stays valid, and reported.
 
-use std::fs::File;
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
-use std::path::Path;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 use tar::{EntryType, Header};
 
@@ -72,8 +79,9 @@ pub(super) fn encode<W: Write>(
 ) -> Result<(W, Written)> {
     let io_err = |e: io::Error| Error::io(out_path, e);
     let outer = Counter::new(sink, writeback);
+    let mut changed = Vec::new();
     let mut outer = match level {
-        None => tar_stream(plan, outer, out_path, None)?,
+        None => tar_stream(plan, outer, out_path, None, &mut changed)?,
         Some(level) => {
             // Contents are read into one buffer, reserved here, where failing
             // is an error rather than an abort.
@@ -82,7 +90,7 @@ pub(super) fn encode<W: Write>(
                 .map_err(|_| io_err(io::ErrorKind::OutOfMemory.into()))?;
             buf.resize(COPY_BUFFER, 0);
             let gz = Counter::new(ChunkedGz::new(outer, level), None);
-            let tar = tar_stream(plan, gz, out_path, Some(&mut buf))?;
+            let tar = tar_stream(plan, gz, out_path, Some(&mut buf), &mut changed)?;
             tar.inner.finish().map_err(io_err)?
         }
     };
@@ -92,6 +100,7 @@ pub(super) fn encode<W: Write>(
     }
     let written = Written {
         gzip_bytes: level.map(|_| outer.count),
+        changed,
     };
     let inner = outer
         .inner
@@ -102,11 +111,13 @@ pub(super) fn encode<W: Write>(
 
 /// Writes the tar stream for `plan` into `sink` and returns the sink;
 /// contents go through `buf` when given (see [`Counter::append_content`]).
+/// The sources that changed while they were read are added to `changed`.
 fn tar_stream<W: Write>(
     plan: &Plan,
     sink: Counter<W>,
     out_path: &Path,
     mut buf: Option<&mut [u8]>,
+    changed: &mut Vec<PathBuf>,
 ) -> Result<Counter<W>> {
     let io_err = |e: io::Error| Error::io(out_path, e);
     let mut builder = tar::Builder::new(sink);
@@ -131,6 +142,15 @@ fn tar_stream<W: Write>(
                     .append_data(&mut header, Path::new(&name), io::empty())
                     .map_err(io_err)?;
             }
+            Node::Symlink { target } if is_top(target) => {
+                // The tar crate would store `/` as `//` (it adds the final `/` again).
+                header.set_entry_type(EntryType::Symlink);
+                header.set_size(0);
+                header.set_link_name_literal("/").map_err(io_err)?;
+                builder
+                    .append_data(&mut header, path, io::empty())
+                    .map_err(io_err)?;
+            }
             Node::Symlink { target } => {
                 header.set_entry_type(EntryType::Symlink);
                 header.set_size(0);
@@ -148,24 +168,62 @@ fn tar_stream<W: Write>(
             Node::File { source, size } => {
                 header.set_entry_type(EntryType::Regular);
                 header.set_size(*size);
-                let file = File::open(source).map_err(|e| Error::io(source, e))?;
+                let (file, before) = open_source(source, *size)?;
                 // The header (and any long-name entry) goes through the tar
                 // crate; the content follows, copied as fast as the sink allows.
                 builder
                     .append_data(&mut header, path, io::empty())
                     .map_err(io_err)?;
-                builder
+                let file = builder
                     .get_mut()
                     .append_content(file, *size, buf.as_deref_mut())
                     .map_err(|e| match e {
                         CopyError::Source(e) => Error::io(source, e),
                         CopyError::Sink(e) => io_err(e),
                     })?;
+                let after = file.metadata().map_err(|e| Error::io(source, e))?;
+                if before.len() > *size || !unchanged(&before, &after) {
+                    changed.push(source.clone());
+                }
             }
         }
     }
     // into_inner writes the end-of-archive blocks; its errors must not be lost.
     builder.into_inner().map_err(io_err)
+}
+
+/// Whether `path` is a link target naming the top, `/`.
+fn is_top(target: &Path) -> bool {
+    let bytes = target.as_os_str().as_bytes();
+    !bytes.is_empty() && bytes.iter().all(|&b| b == b'/')
+}
+
+/// Opens a planned source without blocking (a FIFO put in its place would
+/// wait for a writer forever, a terminal would become ours) and checks it
+/// is still a regular file of at least its planned `size`; returns it with
+/// what it was when opened.
+fn open_source(source: &Path, size: u64) -> Result<(File, Metadata)> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(source)
+        .map_err(|e| Error::io(source, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(source, e))?;
+    if !meta.is_file() {
+        return Err(Error::SourceNotRegular {
+            path: source.to_path_buf(),
+        });
+    }
+    if meta.len() < size {
+        return Err(Error::io(source, shrank()));
+    }
+    Ok((file, meta))
+}
+
+/// Whether a file is as it was: same length and change times.
+fn unchanged(before: &Metadata, after: &Metadata) -> bool {
+    let times = |m: &Metadata| (m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec());
+    before.len() == after.len() && times(before) == times(after)
 }
 
 fn shrank() -> io::Error {
@@ -369,6 +427,94 @@ mod tests {
             Err(CopyError::Sink(e)) => panic!("blamed the sink: {e}"),
             Ok(_) => panic!("a directory was copied"),
         }
+    }
+
+    fn plan_of(entries: Vec<(&str, Node)>) -> Plan {
+        use crate::fsroot::ArchivePath;
+        use crate::plan::{Entry, Role};
+        Plan {
+            entries: entries
+                .into_iter()
+                .map(|(path, node)| Entry {
+                    path: ArchivePath::normalized(Path::new(path)),
+                    node,
+                    mode: 0o644,
+                    mtime: 0,
+                    role: Role::Extra,
+                })
+                .collect(),
+        }
+    }
+
+    fn encode_plan(plan: &Plan) -> Result<(Vec<u8>, Written)> {
+        let sink = BufWriter::new(Vec::new());
+        encode(plan, sink, None, Path::new("out.tar"), None)
+    }
+
+    #[test]
+    fn a_link_to_the_top_is_stored_as_one_slash() {
+        let link = |target: &str| Node::Symlink {
+            target: target.into(),
+        };
+        let plan = plan_of(vec![
+            ("/a", link("/")),
+            ("/b", link("//")),
+            ("/c", link("/x/")),
+        ]);
+        let (bytes, _) = encode_plan(&plan).unwrap();
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let targets: Vec<Vec<u8>> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().link_name_bytes().unwrap().into_owned())
+            .collect();
+        assert_eq!(targets, [&b"/"[..], b"/", b"/x/"]);
+    }
+
+    #[test]
+    fn a_source_replaced_by_a_fifo_is_an_error_not_a_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("lib.so");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo failed");
+        let plan = plan_of(vec![(
+            "/lib.so",
+            Node::File {
+                source: fifo.clone(),
+                size: 10,
+            },
+        )]);
+        // Without O_NONBLOCK the open waits for a writer: the test would hang.
+        match encode_plan(&plan) {
+            Err(Error::SourceNotRegular { path }) => assert_eq!(path, fifo),
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("a FIFO was archived"),
+        }
+    }
+
+    #[test]
+    fn a_source_shorter_than_planned_or_grown_is_told() {
+        let (_dir, path) = source(b"0123456789abcdef");
+        let file = |size| {
+            plan_of(vec![(
+                "/f",
+                Node::File {
+                    source: path.clone(),
+                    size,
+                },
+            )])
+        };
+        let err = encode_plan(&file(20)).unwrap_err();
+        assert!(err.is_io(io::ErrorKind::UnexpectedEof), "{err}");
+        let (_, written) = encode_plan(&file(16)).unwrap();
+        assert!(written.changed.is_empty());
+        let (bytes, written) = encode_plan(&file(10)).unwrap();
+        assert_eq!(written.changed, std::slice::from_ref(&path));
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).unwrap();
+        assert_eq!(content, b"0123456789");
     }
 
     #[test]

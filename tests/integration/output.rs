@@ -6,16 +6,27 @@
 
 use std::ffi::OsString;
 use std::fs::{self, File};
-use std::io::Read;
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::util::{Archive, fx, hello, hello_leaf, listing, os, tmp};
+use crate::util::{
+    Archive, assert_fails, bytes, fx, hello, hello_leaf, is_root, listing, mini_sysroot, os,
+    require, run_ok, tmp, write,
+};
 
 /// The binary, for commands built by hand.
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin!("extract-elf-so").to_path_buf()
+}
+
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
 }
 
 /// Waits for `child` at most `limit`; kills it when it is still running.
@@ -46,6 +57,401 @@ fn partials(dir: &Path) -> Vec<String> {
         .into_iter()
         .filter(|n| n.ends_with(".partial"))
         .collect()
+}
+
+// ------------------------------------------------- the archive is not its own input
+
+/// A copy of the `hello` fixture tree (programs and libleaf) in `dir`.
+fn hello_tree(dir: &Path) -> PathBuf {
+    let tree = dir.join("hello");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(hello().parent().unwrap().parent().unwrap())
+        .arg(&tree)
+        .status();
+    assert!(copied.is_ok_and(|s| s.success()));
+    tree
+}
+
+#[test]
+fn output_that_is_a_packed_file_is_refused_and_left_alone() {
+    let t = tmp();
+    let dir = t.path();
+    let tree = hello_tree(dir);
+    let prog = tree.join("bin/hello-leaf");
+    let lib = tree.join("lib/libleaf.so.1.0.0");
+    let conf = dir.join("app.conf");
+    write(&conf, "setting = 1\n");
+    fs::hard_link(&prog, dir.join("hard")).unwrap();
+    symlink(&lib, dir.join("to-lib")).unwrap();
+    let app = dir.join("app");
+    fs::create_dir(&app).unwrap();
+    fs::copy(hello(), app.join("hello")).unwrap();
+    write(&app.join("data.txt"), "data\n");
+    let add_conf = {
+        let mut spec = conf.clone().into_os_string();
+        spec.push(":/etc/app.conf");
+        spec
+    };
+    // (output, what it is, the file that must stay as it was)
+    let cases: &[(PathBuf, &str, PathBuf)] = &[
+        (prog.clone(), "the input", prog.clone()),
+        (dir.join("hard"), "a hard link to the input", prog.clone()),
+        (lib.clone(), "a library", lib.clone()),
+        (
+            tree.join("lib/libleaf.so.1"),
+            "a link to a library",
+            lib.clone(),
+        ),
+        (
+            dir.join("to-lib"),
+            "an absolute link to a library",
+            lib.clone(),
+        ),
+        (conf.clone(), "an --add-file source", conf.clone()),
+        (
+            app.join("data.txt"),
+            "a file of a directory input",
+            app.join("data.txt"),
+        ),
+    ];
+    for (out, what, kept) in cases {
+        let before = bytes(kept);
+        let args = os(&[&"-o", out, &prog, &"--add-file", &add_conf, &app]);
+        let line = assert_fails(dir, &args, 1, &["refusing to write the archive"]);
+        assert!(bytes(kept) == before, "{what}: {} changed", kept.display());
+        assert!(line.contains("a file it packs"), "{what}: {line}");
+    }
+    // The loader, in a sysroot (never the host's).
+    let sys = dir.join("sys");
+    mini_sysroot(&sys);
+    let loader = sys.join("usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+    let before = bytes(&loader);
+    let args = os(&[&"--root", &sys, &"-o", &loader, &hello()]);
+    assert_fails(dir, &args, 1, &["a file it packs"]);
+    assert!(bytes(&loader) == before, "the loader changed");
+    // Standard output appended to a packed file.
+    let out = Command::new(bin())
+        .current_dir(dir)
+        .args(["-o", "-"])
+        .arg(&prog)
+        .arg("--add-file")
+        .arg(&add_conf)
+        .stdout(File::options().append(true).open(&conf).unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("standard output: refusing"), "{stderr}");
+    assert_eq!(fs::read_to_string(&conf).unwrap(), "setting = 1\n");
+}
+
+#[test]
+fn output_inside_a_directory_input_is_refused_even_on_a_first_run() {
+    let t = tmp();
+    let dir = t.path();
+    let app = dir.join("app");
+    fs::create_dir_all(app.join("sub")).unwrap();
+    fs::copy(hello(), app.join("hello")).unwrap();
+    symlink("app/sub", dir.join("alias")).unwrap();
+    let added = dir.join("share");
+    fs::create_dir(&added).unwrap();
+    write(&added.join("x.txt"), "x\n");
+    let mut spec = added.clone().into_os_string();
+    spec.push(":/usr/share/x");
+    for out in [
+        app.join("new.tar"),
+        app.join("sub/new.tar"),
+        dir.join("alias/new.tar"),
+        added.join("new.tar"),
+    ] {
+        let args = os(&[&"-o", &out, &app, &"--add-file", &spec]);
+        let line = assert_fails(dir, &args, 1, &["a directory it packs whole"]);
+        assert!(!out.exists(), "{line}");
+        assert_eq!(listing(&app), ["hello", "sub"]);
+    }
+    // The default output, in the current directory, which is the input.
+    let args = os(&[&"../app"]);
+    assert_fails(
+        &app,
+        &args,
+        1,
+        &["rootfs.tar", "a directory it packs whole"],
+    );
+    // Beside the directory is fine.
+    run_ok(dir, os(&[&"-o", &dir.join("out.tar"), &app]));
+}
+
+// ------------------------------------------------------------ links and devices
+
+#[test]
+fn output_link_is_written_through_and_stays_a_link() {
+    let t = tmp();
+    let dir = t.path();
+    fs::create_dir(dir.join("real")).unwrap();
+    write(&dir.join("real/old.tar"), "old");
+    symlink("real/old.tar", dir.join("to-file")).unwrap();
+    fs::create_dir(dir.join("sub")).unwrap();
+    symlink("../real/new.tar", dir.join("sub/dangling")).unwrap();
+    symlink(dir.join("to-file"), dir.join("chain")).unwrap();
+    for (link, target) in [
+        ("to-file", "real/old.tar"),
+        ("sub/dangling", "real/new.tar"),
+        ("chain", "real/old.tar"),
+    ] {
+        let before = fs::read_link(dir.join(link)).unwrap();
+        run_ok(dir, os(&[&"-o", &link, &hello()]));
+        let meta = fs::symlink_metadata(dir.join(link)).unwrap();
+        assert!(meta.file_type().is_symlink(), "{link} was replaced");
+        assert_eq!(fs::read_link(dir.join(link)).unwrap(), before);
+        Archive::read_tar(&dir.join(target));
+        assert_eq!(partials(&dir.join("real")), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn output_link_to_a_fifo_writes_into_the_fifo() {
+    let t = tmp();
+    let dir = t.path();
+    let fifo = dir.join("pipe");
+    mkfifo(&fifo);
+    symlink(&fifo, dir.join("out")).unwrap();
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(fifo).unwrap())
+    };
+    let mut child = Command::new(bin())
+        .current_dir(dir)
+        .args(["-o", "out"])
+        .arg(hello())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_for(&mut child, Duration::from_secs(60));
+    let stderr = stderr_of(&mut child);
+    if status.is_none() {
+        // Unblock the reader: the tool never opened the FIFO.
+        drop(File::options().write(true).open(&fifo));
+    }
+    assert!(status.is_some_and(|s| s.success()), "{status:?}: {stderr}");
+    let archive = Archive::from_tar(&reader.join().unwrap());
+    assert!(archive.get("usr/local/bin/hello").is_some());
+    assert!(
+        fs::symlink_metadata(dir.join("out"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert_eq!(partials(dir), Vec::<String>::new());
+}
+
+/// Whether private mount namespaces can be made here (root and `unshare`).
+fn can_unshare() -> bool {
+    is_root()
+        && Command::new("unshare")
+            .args(["-m", "true"])
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn dev_stdout_without_proc_stays_a_link() {
+    if !require(can_unshare(), "needs root and unshare for a private /dev") {
+        return;
+    }
+    // In a private mount namespace with its own empty /proc and /dev,
+    // /dev/stdout is a dangling link, as in a container without /proc: it
+    // must be written through (and fail, its target's directory missing),
+    // never replaced by a regular file.
+    let t = tmp();
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(
+            "mount -t tmpfs none /proc && mount -t tmpfs none /dev \
+             && ln -s /proc/self/fd/1 /dev/stdout \
+             && { \"$0\" -o /dev/stdout \"$1\"; echo \"exit $?\"; } \
+             && if [ -L /dev/stdout ]; then echo link; fi; ls -A /dev",
+        )
+        .arg(bin())
+        .arg(hello())
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stdout, "exit 1\nlink\nstdout\n", "{stderr}");
+    assert!(stderr.contains("/proc/self/fd/1"), "{stderr}");
+    assert!(
+        Path::new("/dev/null").exists(),
+        "the host's /dev was touched"
+    );
+}
+
+// ------------------------------------------------------------ owner, mode, umask
+
+#[test]
+fn replaced_output_keeps_its_owner_and_mode() {
+    if !require(is_root(), "needs root to give a file to another user") {
+        return;
+    }
+    let t = tmp();
+    let out = t.path().join("out.tar");
+    write(&out, "old");
+    std::os::unix::fs::chown(&out, Some(1000), Some(1000)).unwrap();
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o600)).unwrap();
+    run_ok(t.path(), os(&[&"-o", &out, &hello()]));
+    let meta = fs::metadata(&out).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o600);
+    assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
+    Archive::read_tar(&out);
+}
+
+/// Runs the tool in a private mount namespace with an empty `/proc`, under
+/// `umask`, writing `out`.
+fn run_without_proc(dir: &Path, umask: &str, out: &Path) -> std::process::Output {
+    Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg("mount -t tmpfs none /proc && umask \"$1\" && exec \"$0\" -o \"$2\" \"$3\"")
+        .arg(bin())
+        .arg(umask)
+        .arg(out)
+        .arg(hello())
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn new_output_gets_the_umask_without_proc() {
+    if !require(can_unshare(), "needs root and unshare for a private /proc") {
+        return;
+    }
+    let t = tmp();
+    for (umask, mode) in [("077", 0o600), ("027", 0o640), ("002", 0o664)] {
+        let out = t.path().join(format!("out-{umask}.tar"));
+        let done = run_without_proc(t.path(), umask, &out);
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(done.status.success(), "umask {umask}: {stderr}");
+        assert_eq!(
+            fs::metadata(&out).unwrap().mode() & 0o7777,
+            mode,
+            "umask {umask}"
+        );
+        Archive::read_tar(&out);
+    }
+    assert!(
+        Path::new("/proc/self").exists(),
+        "the host's /proc was touched"
+    );
+}
+
+// ------------------------------------------------------------ terminals
+
+#[test]
+fn a_terminal_is_refused_whatever_path_names_it() {
+    if !require(
+        Command::new("python3").arg("-V").output().is_ok(),
+        "needs python3 for a pseudo-terminal",
+    ) {
+        return;
+    }
+    let t = tmp();
+    // Opens a pty, runs the tool with -o naming its other end (by its own
+    // path, then through a link), and reports exit codes and what arrived.
+    let script = r#"
+import os, pty, select, subprocess, sys
+tool, prog, link = sys.argv[1:4]
+master, slave = pty.openpty()
+name = os.ttyname(slave)
+os.symlink(name, link)
+for out in (name, link):
+    p = subprocess.run([tool, "-o", out, prog], capture_output=True, timeout=60)
+    got = b""
+    while select.select([master], [], [], 0.2)[0]:
+        got += os.read(master, 65536)
+    print(p.returncode, len(got), p.stderr.decode().strip())
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(bin())
+        .arg(hello())
+        .arg(t.path().join("tty-link"))
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    for line in lines {
+        assert!(line.starts_with("2 0 extract-elf-so: error: "), "{line}");
+        assert!(
+            line.contains("refusing to write an archive to a terminal"),
+            "{line}"
+        );
+    }
+}
+
+// ------------------------------------------------------------ names and roots
+
+#[test]
+fn output_names_up_to_name_max_work() {
+    let t = tmp();
+    for len in [240, 247, 255] {
+        let name = "n".repeat(len - 4) + ".tar";
+        run_ok(t.path(), os(&[&"-o", &name, &hello()]));
+        Archive::read_tar(&t.path().join(&name));
+        assert_eq!(partials(t.path()), Vec::<String>::new());
+    }
+    // Over NAME_MAX the system refuses it, and says so.
+    let long = "n".repeat(256);
+    assert_fails(
+        t.path(),
+        &os(&[&"-o", &long, &hello()]),
+        1,
+        &["file name too long"],
+    );
+}
+
+#[test]
+fn output_that_is_a_directory_says_so() {
+    let t = tmp();
+    fs::create_dir(t.path().join("existdir")).unwrap();
+    symlink("existdir", t.path().join("dirlink")).unwrap();
+    for out in ["existdir", "dirlink", "existdir/", "newdir/"] {
+        let line = assert_fails(
+            t.path(),
+            &os(&[&"-o", &out, &hello()]),
+            1,
+            &["is a directory"],
+        );
+        assert!(!line.contains("ELF"), "{line}");
+    }
+}
+
+#[test]
+fn root_that_is_missing_or_not_a_directory_is_refused_up_front() {
+    let t = tmp();
+    let file = t.path().join("file");
+    write(&file, "not a directory");
+    let none = t.path().join("none");
+    for (root, why) in [
+        (&file, "not a directory"),
+        (&none, "no such file or directory"),
+    ] {
+        for view in [None, Some("--list")] {
+            let mut args = os(&[&"--root", root, &hello()]);
+            args.extend(view.map(OsString::from));
+            let line = assert_fails(t.path(), &args, 2, &["--root", why]);
+            assert!(!line.contains("interpreter"), "{line}");
+        }
+    }
 }
 
 // ------------------------------------------------------------ output that goes away
@@ -220,4 +626,125 @@ fn gzip_under_a_memory_limit_works_or_fails_cleanly() {
         worked > 0 && worked < tried,
         "{tried} limits tried, {worked} worked"
     );
+}
+
+// ------------------------------------------------------------ sources that change while written
+
+/// Runs the tool writing into a FIFO with a big file first and `small`
+/// last; once it is writing, calls `meddle` (the tool is then held inside
+/// the big file by the FIFO) and reads the rest. Returns the exit status,
+/// standard error and the bytes written.
+fn meddle_while_writing(
+    dir: &Path,
+    small: &Path,
+    meddle: impl FnOnce(),
+) -> (Option<ExitStatus>, String, Vec<u8>) {
+    let big = dir.join("big");
+    File::create(&big).unwrap().set_len(8 << 20).unwrap();
+    let fifo = dir.join("out.pipe");
+    mkfifo(&fifo);
+    let (started, wait_started) = mpsc::channel();
+    let (go, wait_go) = mpsc::channel::<()>();
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut file = File::open(fifo).unwrap();
+            let mut data = vec![0; 512];
+            file.read_exact(&mut data).unwrap();
+            started.send(()).unwrap();
+            let _ = wait_go.recv();
+            file.read_to_end(&mut data).unwrap();
+            data
+        })
+    };
+    let spec = |src: &Path, at: &str| {
+        let mut spec = src.as_os_str().to_owned();
+        spec.push(at);
+        spec
+    };
+    let mut child = Command::new(bin())
+        .current_dir(dir)
+        .arg("-o")
+        .arg(&fifo)
+        .arg(hello())
+        .arg("--add-file")
+        .arg(spec(&big, ":/a/big"))
+        .arg("--add-file")
+        .arg(spec(small, ":/z/small"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if wait_started.recv_timeout(Duration::from_secs(60)).is_err() {
+        let _ = child.kill();
+        drop(File::options().write(true).open(&fifo));
+        panic!("the tool did not start writing: {}", stderr_of(&mut child));
+    }
+    meddle();
+    go.send(()).unwrap();
+    let status = wait_for(&mut child, Duration::from_secs(30));
+    let stderr = stderr_of(&mut child);
+    (status, stderr, reader.join().unwrap())
+}
+
+#[test]
+fn a_source_replaced_by_a_fifo_while_writing_fails_without_blocking() {
+    let t = tmp();
+    let small = t.path().join("small");
+    write(&small, "small file\n");
+    let (status, stderr, _) = meddle_while_writing(t.path(), &small, || {
+        fs::remove_file(&small).unwrap();
+        mkfifo(&small);
+    });
+    assert!(status.is_some(), "blocked on the FIFO: {stderr}");
+    assert_eq!(status.unwrap().code(), Some(1), "{stderr}");
+    let line = stderr.trim_end();
+    assert_eq!(line.lines().count(), 1, "{stderr}");
+    assert!(line.contains(&small.display().to_string()), "{stderr}");
+    assert!(line.contains("no longer a regular file"), "{stderr}");
+}
+
+#[test]
+fn a_source_that_grows_while_writing_is_cut_and_reported() {
+    let t = tmp();
+    let small = t.path().join("small");
+    write(&small, "planned\n");
+    let (status, stderr, data) = meddle_while_writing(t.path(), &small, || {
+        let mut file = File::options().append(true).open(&small).unwrap();
+        file.write_all(b"grown since\n").unwrap();
+    });
+    // GNU tar's exit status for "file changed as we read it".
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{stderr}");
+    let warning = format!(
+        "extract-elf-so: warning: {}: file changed as we read it",
+        small.display()
+    );
+    assert!(stderr.lines().any(|l| l == warning), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    let archive = Archive::from_tar(&data);
+    assert_eq!(archive.file("z/small").data, b"planned\n");
+    assert_eq!(archive.file("a/big").size, 8 << 20);
+}
+
+#[test]
+fn a_link_to_the_top_is_stored_as_one_slash() {
+    let t = tmp();
+    symlink("/", t.path().join("top")).unwrap();
+    let mut spec = t.path().join("top").into_os_string();
+    spec.push(":/x/top");
+    run_ok(
+        t.path(),
+        os(&[&"-o", &"out.tar", &hello(), &"--add-file", &spec]),
+    );
+    let data = fs::read(t.path().join("out.tar")).unwrap();
+    let mut archive = tar::Archive::new(&data[..]);
+    let target = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .find(|e| e.path_bytes().as_ref() == b"x/top")
+        .expect("x/top")
+        .link_name_bytes()
+        .expect("a link target")
+        .into_owned();
+    assert_eq!(target, b"/");
 }
