@@ -209,7 +209,7 @@ impl Error {
     /// Wraps an I/O error with the path it happened on.
     pub fn io(path: impl AsRef<Path>, cause: io::Error) -> Self {
         Error::Io {
-            path: path.as_ref().to_path_buf(),
+            path: tidy(path.as_ref()),
             cause,
         }
     }
@@ -217,7 +217,7 @@ impl Error {
     /// A malformed-ELF error for `path`.
     pub fn malformed(path: impl AsRef<Path>, reason: impl Into<String>) -> Self {
         Error::Malformed {
-            path: path.as_ref().to_path_buf(),
+            path: tidy(path.as_ref()),
             reason: reason.into(),
         }
     }

@@ -119,7 +119,7 @@ pub struct Cli {
     #[arg(long, help_heading = "Extra files")]
     pub cert: bool,
 
-    /// Add a file, link or directory at DEST (default: its own path); ELF files get their libraries (repeatable)
+    /// Add a file, link or directory at DEST (default: its own path; a DEST ending in / is a directory to put it in); ELF files get their libraries (repeatable)
     #[arg(
         long = "add-file",
         value_name = "SRC[:DEST]",
@@ -127,7 +127,7 @@ pub struct Cli {
     )]
     pub add_file: Vec<OsString>,
 
-    /// Print what would be written (path, kind, source or target), and write nothing
+    /// Print what would be written (path, kind, source or target; names escaped), and write nothing
     #[arg(long, help_heading = "Inspect without writing")]
     pub list: bool,
 

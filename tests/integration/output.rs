@@ -7,6 +7,7 @@
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{Read, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::{
     Archive, assert_fails, bytes, fx, hello, hello_leaf, is_root, listing, mini_sysroot, os,
-    require, run_ok, tmp, write,
+    require, run, run_ok, tmp, write,
 };
 
 /// The binary, for commands built by hand.
@@ -725,6 +726,105 @@ fn a_source_that_grows_while_writing_is_cut_and_reported() {
     assert_eq!(archive.file("a/big").size, 8 << 20);
 }
 
+// ------------------------------------------------------------ names shown
+
+#[test]
+fn names_with_control_bytes_are_escaped_in_text_and_exact_in_json() {
+    let t = tmp();
+    let names = t.path().join("names");
+    fs::create_dir(&names).unwrap();
+    let odd: [&[u8]; 4] = [b"tab\there", b"new\nline", b"back\\slash", b"bad\xffbyte"];
+    for name in odd {
+        fs::write(names.join(OsString::from_vec(name.to_vec())), "x").unwrap();
+    }
+    symlink(
+        OsString::from_vec(b"to\tbad\xfe".to_vec()),
+        names.join("link"),
+    )
+    .unwrap();
+    let mut spec = names.clone().into_os_string();
+    spec.push(":/names");
+    let src = names.display().to_string();
+
+    let (stdout, _) = run_ok(t.path(), os(&[&"--list", &hello(), &"--add-file", &spec]));
+    let list = String::from_utf8(stdout).expect("escaped --list is UTF-8");
+    for line in list.lines() {
+        assert_eq!(line.split('\t').count(), 3, "{line:?}");
+    }
+    for want in [
+        format!("names/tab\\there\tfile\t{src}/tab\\there"),
+        format!("names/new\\nline\tfile\t{src}/new\\nline"),
+        format!("names/back\\\\slash\tfile\t{src}/back\\\\slash"),
+        format!("names/bad\\xffbyte\tfile\t{src}/bad\\xffbyte"),
+        "names/link\tsymlink\tto\\tbad\\xfe".to_string(),
+    ] {
+        assert!(
+            list.lines().any(|l| l == want),
+            "missing {want:?} in\n{list}"
+        );
+    }
+
+    let out = run(
+        t.path(),
+        os(&[&"-v", &"-o", &"out.tar", &hello(), &"--add-file", &spec]),
+    );
+    assert!(out.status.success());
+    let verbose = String::from_utf8(out.stderr).expect("escaped -v is UTF-8");
+    assert!(
+        verbose.contains(&format!(
+            "  names/new\\nline  <- {src}/new\\nline (extra)\n"
+        )),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains("  names/link -> to\\tbad\\xfe\n"),
+        "{verbose}"
+    );
+
+    let (stdout, _) = run_ok(t.path(), os(&[&"--json", &hello(), &"--add-file", &spec]));
+    let text = String::from_utf8(stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entries = json["entries"].as_array().unwrap();
+    let entry = |path: &str| {
+        entries
+            .iter()
+            .find(|e| e["path"] == path)
+            .unwrap_or_else(|| panic!("no {path:?} in {text}"))
+    };
+    // Valid UTF-8, however odd, is exact as a string and needs no bytes.
+    for name in ["tab\there", "new\nline", "back\\slash"] {
+        let e = entry(&format!("names/{name}"));
+        assert_eq!(e["source"], format!("{src}/{name}"));
+        assert!(
+            e.get("path_bytes").is_none() && e.get("source_bytes").is_none(),
+            "{e}"
+        );
+    }
+    let bad = entry("names/bad\u{fffd}byte");
+    let exact = |v: &serde_json::Value| -> Vec<u8> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("not an array: {v}"))
+            .iter()
+            .map(|b| b.as_u64().unwrap() as u8)
+            .collect()
+    };
+    assert_eq!(exact(&bad["path_bytes"]), b"names/bad\xffbyte");
+    let mut source = names.as_os_str().as_bytes().to_vec();
+    source.extend_from_slice(b"/bad\xffbyte");
+    assert_eq!(exact(&bad["source_bytes"]), source);
+    let link = entry("names/link");
+    assert_eq!(link["target"], "to\tbad\u{fffd}");
+    assert_eq!(exact(&link["target_bytes"]), b"to\tbad\xfe");
+    // Today's fields keep their order in the text: new ones only come in between.
+    let path_at = text.find("\"path\": \"usr/local/bin/hello\"").unwrap();
+    let start = text[..path_at].rfind('{').unwrap();
+    let end = path_at + text[path_at..].find('}').unwrap();
+    let hello_entry = &text[start..end];
+    let at = |key: &str| hello_entry.find(&format!("\"{key}\":")).unwrap();
+    let order = ["kind", "mode", "mtime", "path", "role", "size", "source"].map(at);
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{hello_entry}");
+}
+
 #[test]
 fn a_link_to_the_top_is_stored_as_one_slash() {
     let t = tmp();
@@ -747,4 +847,66 @@ fn a_link_to_the_top_is_stored_as_one_slash() {
         .expect("a link target")
         .into_owned();
     assert_eq!(target, b"/");
+}
+
+#[test]
+fn add_file_dest_ending_in_a_slash_is_a_directory_to_put_it_in() {
+    let t = tmp();
+    write(&t.path().join("f"), "content\n");
+    fs::create_dir(t.path().join("d")).unwrap();
+    write(&t.path().join("d/inner"), "inner\n");
+    run_ok(
+        t.path(),
+        os(&[
+            &"-o",
+            &"out.tar",
+            &hello(),
+            &"--add-file",
+            &"f:/etc/x/",
+            &"--add-file",
+            &"d/:/srv//",
+        ]),
+    );
+    let archive = Archive::read_tar(&t.path().join("out.tar"));
+    assert_eq!(archive.file("etc/x/f").data, b"content\n");
+    assert_eq!(archive.entry("etc/x").kind, crate::util::Kind::Dir);
+    assert_eq!(archive.file("srv/d/inner").data, b"inner\n");
+}
+
+#[test]
+fn displayed_paths_are_tidy() {
+    let t = tmp();
+    let dir = t.path();
+    fs::create_dir_all(dir.join("bin")).unwrap();
+    fs::copy(hello_leaf(), dir.join("bin/app")).unwrap();
+    let lib = dir.join("opt/a");
+    fs::create_dir_all(&lib).unwrap();
+    let leaf = hello()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("lib/libleaf.so.1.0.0");
+    fs::copy(&leaf, lib.join("libleaf.so.1")).unwrap();
+    let messy = format!("{}////", lib.display());
+    let found = format!("{}/libleaf.so.1 (library-path)", lib.display());
+    let (tree, _) = run_ok(dir, os(&[&"--tree", &"--library-path", &messy, &"bin/app"]));
+    let tree = String::from_utf8(tree).unwrap();
+    assert!(tree.contains(&found), "{tree}");
+    // A library not found: its searched directories, in the message and in JSON.
+    let empty = format!("{}/.//", dir.join("empty").display());
+    fs::create_dir(dir.join("empty")).unwrap();
+    let missing = fx("missing/bin/app");
+    let out = run(dir, os(&[&"--json", &"--library-path", &empty, &missing]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let want = dir.join("empty").display().to_string();
+    let searched = json["missing"][0]["searched"].as_array().unwrap();
+    assert!(searched.iter().any(|d| d == want.as_str()), "{stdout}");
+    assert!(stderr.contains(&format!("{want}:")), "{stderr}");
+    for text in [&tree[..], &stdout[..], &stderr[..]] {
+        assert!(!text.contains("//") && !text.contains("/./"), "{text}");
+    }
 }
