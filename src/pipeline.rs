@@ -76,6 +76,9 @@ pub struct ExtraFile {
 /// image. Writes nothing. Libraries the loader would not find are in
 /// [`Planned::missing`]: whether that is fatal is the caller's choice.
 pub fn plan(opts: &Options) -> Result<Planned> {
+    if let Some(dir) = opts.root.dir() {
+        check_root(dir)?;
+    }
     let ctx = Context::new(opts.root.clone(), opts.library_path.clone());
     let jobs = place_inputs(opts)?;
     let mut planner = Planner::new(opts.root.clone(), opts.source_date_epoch);
@@ -85,12 +88,14 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     let is_dir = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_dir());
     let first_elf = opts.inputs.iter().find(|p| !is_dir(p));
     let mut first = None;
+    let mut packed_dirs = Vec::new();
     for (input, at, role) in jobs {
         // Errors (a missing file, a link that only resolves inside --root)
         // are left to the resolver, which reports them with their paths.
         if is_dir(input) && role == Role::Input {
             let added = files::add(&ctx, input, &at, role, true)?;
             outside.extend(added.outside.iter().cloned());
+            packed_dirs.extend(added.walked.clone());
             take_in(&mut planner, added, role, &mut closures)?;
             continue;
         }
@@ -119,6 +124,7 @@ pub fn plan(opts: &Options) -> Result<Planned> {
     for extra in &opts.extra_files {
         let added = files::add(&ctx, &extra.src, &extra.dest, Role::Extra, false)?;
         outside.extend(added.outside.iter().cloned());
+        packed_dirs.extend(added.walked.clone());
         take_in(&mut planner, added, Role::Extra, &mut closures)?;
     }
     // Files and directories, after the extra files, which win.
@@ -183,6 +189,21 @@ pub fn plan(opts: &Options) -> Result<Planned> {
         missing,
         dropped_setid,
         needs,
+        packed_dirs,
+    })
+}
+
+/// Refuses a root that is missing or not a directory, before anything is
+/// looked up in it (where it would show as a missing interpreter).
+fn check_root(dir: &Path) -> Result<()> {
+    let cause = match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => return Ok(()),
+        Ok(_) => std::io::Error::from(std::io::ErrorKind::NotADirectory),
+        Err(e) => e,
+    };
+    Err(Error::BadRoot {
+        path: dir.to_path_buf(),
+        cause,
     })
 }
 

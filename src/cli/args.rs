@@ -32,7 +32,8 @@ Examples:
   Push an image of redis-server to a registry, with no Dockerfile or daemon:
     extract-elf-so --image docker://localhost:5000/redis:scratch /usr/bin/redis-server
 
-Exit status: 0 success, 1 failure (nothing written), 2 usage error, 130 interrupted.";
+Exit status: 0 success, 1 failure (nothing written, unless a file changed as it was
+read), 2 usage error, 130 interrupted.";
 
 /// Pack ELF programs and the shared libraries they load into a tarball for FROM scratch images.
 ///
@@ -93,7 +94,7 @@ pub struct Cli {
     )]
     pub name: String,
 
-    /// Write the archive exactly to PATH ("-" for standard output)
+    /// Write the archive exactly to PATH ("-" for standard output); a link is written through
     #[arg(
         short,
         long,
@@ -135,7 +136,7 @@ pub struct Cli {
     #[arg(long, help_heading = "Extra files")]
     pub cert: bool,
 
-    /// Add a file, link or directory at DEST (default: its own path); ELF files get their libraries (repeatable)
+    /// Add a file, link or directory at DEST (default: its own path; a DEST ending in / is a directory to put it in); ELF files get their libraries (repeatable)
     #[arg(
         long = "add-file",
         value_name = "SRC[:DEST]",
@@ -202,7 +203,7 @@ pub struct Cli {
     )]
     pub dlopen_notes: Option<NoteLevel>,
 
-    /// Print what would be written (path, kind, source or target), and write nothing
+    /// Print what would be written (path, kind, source or target; names escaped), and write nothing
     #[arg(long, help_heading = "Inspect without writing")]
     pub list: bool,
 

@@ -76,13 +76,13 @@ pub fn hint(need: &Need) -> String {
 pub fn print(needs: &[Need]) {
     for need in needs {
         if matches!(need.evidence, Evidence::MalformedNote(_)) {
-            eprintln!(
-                "extract-elf-so: warning: {}: {}",
+            super::print::say(&format!(
+                "extract-elf-so: warning: {}: {}\n",
                 need.object.display(),
                 need.evidence
-            );
+            ));
         } else if need.unmet_hint() {
-            eprintln!("extract-elf-so: hint: {}", hint(need));
+            super::print::say(&format!("extract-elf-so: hint: {}\n", hint(need)));
         }
     }
 }

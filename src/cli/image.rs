@@ -1,16 +1,14 @@
-//! `--image`: the image request from the flags, and the run that plans,
-//! writes the archive too when `-o` names one, writes or pushes the image,
-//! and prints what it did.
+//! `--image`: the image request from the flags, the image written or pushed,
+//! its part of `--report`, and its errors worded with the flags.
 
 use std::path::PathBuf;
 
 use extract_elf_so::{
-    CredsSource, ImageError, ImageRequest, ImageSetting, ImageSettings, Login, Options, Output,
-    Report, Written, chain,
+    CredsSource, ImageError, ImageOutcome, ImageRequest, ImageSetting, ImageSettings, Login,
+    Options, Planned, Report, chain,
 };
 
 use super::args::Cli;
-use super::{MissingLibraries, Usage, options, print};
 
 /// The image request, when `--image` was given.
 pub fn request(cli: &Cli) -> Option<ImageRequest> {
@@ -31,68 +29,38 @@ pub fn request(cli: &Cli) -> Option<ImageRequest> {
     })
 }
 
-/// Plans; writes the archive when `-o` is given; writes or pushes the image.
-pub fn run(cli: &Cli, opts: &Options, request: &ImageRequest) -> anyhow::Result<()> {
-    if cli.json && !cli.report {
-        let why = "--json prints the plan and writes nothing; with --image, give --report --json";
-        return Err(Usage(why.into()).into());
-    }
-    let settings = ImageSettings::new(request)?;
-    let planned = extract_elf_so::plan(opts)?;
-    if !planned.missing.is_empty() && !cli.allow_missing {
-        return Err(MissingLibraries(planned.missing).into());
-    }
-    let (output, gzip) = options::output_of(cli);
-    let written = match cli.output.is_some() {
-        true => Some(extract_elf_so::write(
-            &planned.plan,
-            &output,
-            gzip.then_some(cli.level),
-        )?),
-        false => None,
-    };
+/// Writes or pushes the image of `planned`.
+pub fn write(
+    cli: &Cli,
+    opts: &Options,
+    planned: &Planned,
+    settings: &ImageSettings,
+) -> anyhow::Result<ImageOutcome> {
     let program = program(opts);
     let epoch = opts.source_date_epoch.unwrap_or(0);
-    let done =
-        extract_elf_so::write_image(&planned, &settings, program.as_deref(), epoch, cli.level)?;
-    print::warn_missing(&planned.missing);
-    // Standard output carries the archive with -o -.
-    let to_stdout = !(written.is_some() && output == Output::Stdout);
-    let say = |text: &str| match to_stdout {
-        true => print!("{text}"),
-        false => eprint!("{text}"),
-    };
-    if cli.report {
-        let compressed = written.and_then(|w: Written| w.gzip_bytes);
-        let report = Report::new(&planned.plan, compressed);
-        let text = match cli.json {
-            true => format!(
-                "{{\"archive\":{},\"image\":{}}}\n",
-                report.json().trim_end(),
-                extract_elf_so::image_report_json(&done)
-            ),
-            false => format!(
-                "{}\n{}",
-                report.text(),
-                extract_elf_so::image_report_text(&done)
-            ),
-        };
-        say(&text);
+    Ok(extract_elf_so::write_image(
+        planned,
+        settings,
+        program.as_deref(),
+        epoch,
+        cli.level,
+    )?)
+}
+
+/// `--report` with `--image`: the archive's report and the image's layers.
+pub fn report(cli: &Cli, report: &Report, done: &ImageOutcome) -> String {
+    match cli.json {
+        true => format!(
+            "{{\"archive\":{},\"image\":{}}}\n",
+            report.json().trim_end(),
+            extract_elf_so::image_report_json(done)
+        ),
+        false => format!(
+            "{}\n{}",
+            report.text(),
+            extract_elf_so::image_report_text(done)
+        ),
     }
-    if let Some(pushed) = &done.pushed {
-        say(&format!("{}\n", pushed.reference));
-    }
-    if cli.quiet {
-        return Ok(());
-    }
-    if cli.verbose {
-        eprint!("{}", extract_elf_so::verbose(&planned.plan));
-    }
-    if let Some(written) = &written {
-        eprintln!("{}", print::summary(&output, &planned.plan, written));
-    }
-    eprintln!("{}", extract_elf_so::image_summary(&done));
-    Ok(())
 }
 
 /// The first input's place in the image, the default entrypoint; none when

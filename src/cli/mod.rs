@@ -5,6 +5,8 @@
 //! success standard output stays empty (unless it carries the archive, with
 //! `-o -`, or a view was asked for) and standard error gets one summary line,
 //! then one `hint:` line per run-time need worth one that is not met.
+//! Nothing printed can panic: a view's reader that went away (`| head`) ends
+//! it quietly, and a standard error that cannot be written is let be.
 
 mod args;
 mod hints;
@@ -12,11 +14,10 @@ mod image;
 mod options;
 mod print;
 
-use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use extract_elf_so::{Error, Need, Options, Output, Report};
+use extract_elf_so::{Error, ImageSettings, Need, Options, Output, Report};
 
 use args::Cli;
 
@@ -52,9 +53,9 @@ pub fn main() -> ExitCode {
         }
     };
     match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
-            eprintln!("extract-elf-so: error: {}", print::error(&err));
+            print::say(&format!("extract-elf-so: error: {}\n", print::error(&err)));
             ExitCode::from(if is_usage(&err) { 2 } else { 1 })
         }
     }
@@ -63,61 +64,105 @@ pub fn main() -> ExitCode {
 /// Whether an error is the user's way of asking (exit code 2).
 fn is_usage(err: &anyhow::Error) -> bool {
     err.is::<Usage>()
-        || matches!(err.downcast_ref::<Error>(), Some(Error::StdoutIsTerminal))
+        || matches!(
+            err.downcast_ref::<Error>(),
+            Some(Error::StdoutIsTerminal | Error::OutputIsTerminal { .. } | Error::BadRoot { .. })
+        )
         || err
             .downcast_ref::<extract_elf_so::ImageError>()
             .is_some_and(|e| e.is_usage())
 }
 
-fn run(cli: &Cli) -> anyhow::Result<()> {
+fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     if let Some(shell) = cli.generate_completions {
-        let mut cmd = Cli::command();
-        clap_complete::generate(shell, &mut cmd, "extract-elf-so", &mut std::io::stdout());
-        return Ok(());
+        let mut text = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "extract-elf-so", &mut text);
+        print::emit(&text)?;
+        return Ok(ExitCode::SUCCESS);
     }
     if cli.generate_man {
-        clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
-        return Ok(());
+        let mut text = Vec::new();
+        clap_mangen::Man::new(Cli::command()).render(&mut text)?;
+        print::emit(&text)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let opts = options::options(cli)?;
-    if let Some(request) = image::request(cli) {
-        return image::run(cli, &opts, &request);
+    let image = image::request(cli);
+    if image.is_none() && (cli.list || cli.tree || (cli.json && !cli.report)) {
+        inspect(cli, &opts)?;
+        return Ok(ExitCode::SUCCESS);
     }
-    if cli.list || cli.tree || (cli.json && !cli.report) {
-        return inspect(cli, &opts);
+    if image.is_some() && cli.json && !cli.report {
+        let why = "--json prints the plan and writes nothing; with --image, give --report --json";
+        return Err(Usage(why.into()).into());
     }
+    let settings = image.as_ref().map(ImageSettings::new).transpose()?;
     let planned = extract_elf_so::plan(&opts)?;
     if !planned.missing.is_empty() && !cli.allow_missing {
         return Err(MissingLibraries(planned.missing).into());
     }
     strict(cli, &planned.needs)?;
+    // The archive, unless only an image was asked for.
     let (output, gzip) = options::output_of(cli);
-    let written = extract_elf_so::write(&planned.plan, &output, gzip.then_some(cli.level))?;
+    let written = match settings.is_none() || cli.output.is_some() {
+        true => Some(extract_elf_so::write(
+            &planned,
+            &output,
+            gzip.then_some(cli.level),
+        )?),
+        false => None,
+    };
+    let done = match &settings {
+        Some(settings) => Some(image::write(cli, &opts, &planned, settings)?),
+        None => None,
+    };
     print::warn_missing(&planned.missing);
     print::warn_setid(&planned.dropped_setid);
-    if cli.report {
-        let report = Report::new(&planned.plan, written.gzip_bytes);
-        let text = if cli.json {
-            report.json()
-        } else {
-            report.text()
-        };
-        // Standard output carries the archive with -o -.
-        if output == Output::Stdout {
-            eprint!("{text}");
-        } else {
-            print!("{text}");
+    let changed = written.as_ref().map_or(&[][..], |w| &w.changed[..]);
+    print::warn_changed(changed);
+    // Standard output carries the archive with -o -; what is printed goes
+    // to standard error then.
+    let archive_on_stdout = written.is_some() && output == Output::Stdout;
+    let show = |text: &str| match archive_on_stdout {
+        true => {
+            print::say(text);
+            Ok(())
         }
+        false => print::emit(text.as_bytes()),
+    };
+    if cli.report {
+        let compressed = written.as_ref().and_then(|w| w.gzip_bytes);
+        let report = Report::new(&planned.plan, compressed);
+        let text = match &done {
+            Some(done) => image::report(cli, &report, done),
+            None if cli.json => report.json(),
+            None => report.text(),
+        };
+        show(&text)?;
     }
-    if cli.quiet {
-        return Ok(());
+    if let Some(pushed) = done.as_ref().and_then(|d| d.pushed.as_ref()) {
+        show(&format!("{}\n", pushed.reference))?;
     }
-    if cli.verbose {
-        eprint!("{}", extract_elf_so::verbose(&planned.plan));
+    if !cli.quiet {
+        if cli.verbose {
+            print::say(&extract_elf_so::verbose(&planned.plan));
+        }
+        if let Some(written) = &written {
+            let line = print::summary(&output, &planned.plan, written);
+            print::say(&format!("{line}\n"));
+        }
+        if let Some(done) = &done {
+            print::say(&format!("{}\n", extract_elf_so::image_summary(done)));
+        }
+        hints::print(&planned.needs);
     }
-    eprintln!("{}", print::summary(&output, &planned.plan, &written));
-    hints::print(&planned.needs);
-    Ok(())
+    // A file changed while it was read: the archive is written and valid,
+    // but not the snapshot asked for. GNU tar exits 1 for this too.
+    Ok(if changed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// With `--strict`, refuses a plan that leaves a need worth a hint unmet.
@@ -147,9 +192,7 @@ fn inspect(cli: &Cli, opts: &Options) -> anyhow::Result<()> {
     } else if cli.list {
         text.push_str(&extract_elf_so::list(&planned.plan));
     }
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
+    print::emit(text.as_bytes())?;
     if !planned.missing.is_empty() && !cli.allow_missing {
         return Err(MissingLibraries(planned.missing).into());
     }

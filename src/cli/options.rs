@@ -113,6 +113,7 @@ fn source_date_epoch() -> Result<Option<u64>, Usage> {
 }
 
 /// Parses `--add-file SRC[:DEST]`; DEST defaults to SRC's own absolute path.
+/// A DEST ending in `/` is a directory to put SRC in, as `cp` takes it.
 fn extra_file(spec: &OsStr) -> anyhow::Result<ExtraFile> {
     let bytes = spec.as_bytes();
     let (src, dest) = match bytes.iter().position(|&b| b == b':') {
@@ -131,13 +132,24 @@ fn extra_file(spec: &OsStr) -> anyhow::Result<ExtraFile> {
         Some(d) if !d.is_empty() => PathBuf::from(OsStr::from_bytes(d)),
         _ => std::path::absolute(&src).map_err(|e| extract_elf_so::Error::io(&src, e))?,
     };
-    let dest = archive_path("--add-file", &dest)?;
+    let into = dest.as_os_str().as_bytes().ends_with(b"/");
+    let mut dest = archive_path("--add-file", &dest)?;
     if dest == ArchivePath::root() {
         return Err(Usage(format!(
             "--add-file {}: DEST cannot be the archive root",
             spec.to_string_lossy()
         ))
         .into());
+    }
+    if into {
+        let Some(name) = src.file_name() else {
+            return Err(Usage(format!(
+                "--add-file {}: SRC has no name to put inside DEST",
+                spec.to_string_lossy()
+            ))
+            .into());
+        };
+        dest = dest.join(name);
     }
     Ok(ExtraFile { src, dest })
 }
@@ -236,6 +248,12 @@ mod tests {
         );
         assert!(spec(":/x").is_err());
         assert!(spec("a:/").is_err());
+        // A DEST ending in `/` is a directory to put SRC in.
+        let d = spec("conf/f:/etc/x/").unwrap();
+        assert_eq!(d.dest.as_path(), Path::new("/etc/x/f"));
+        let e = spec("tree/:etc//").unwrap();
+        assert_eq!(e.dest.as_path(), Path::new("/etc/tree"));
+        assert!(spec("..:/etc/").is_err());
     }
 
     #[test]

@@ -1,12 +1,30 @@
 //! What the command line prints: the summary, warnings, and errors with the
-//! flag that would help.
+//! flag that would help; and how it prints, never panicking.
 
-use std::path::Path;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 use extract_elf_so::{
     DanglingLink, DroppedSetid, Error, ImageError, Missing, Output, Plan, Unavailable, Written,
     chain, human,
 };
+
+/// Writes `text` to standard error. When that fails (`2>/dev/full`, a
+/// closed pipe) nothing is left to tell, so the failure is let be: the exit
+/// status still says how the run went.
+pub fn say(text: &str) {
+    let _ = io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Writes `bytes` to standard output. A reader that went away (`| head`)
+/// has read all it wanted: that ends the output quietly, not as an error.
+pub fn emit(bytes: &[u8]) -> Result<(), Error> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| Error::io(Path::new("standard output"), e)),
+    }
+}
 
 /// The one line printed on success.
 pub fn summary(output: &Output, plan: &Plan, written: &Written) -> String {
@@ -28,14 +46,26 @@ pub fn summary(output: &Output, plan: &Plan, written: &Written) -> String {
 /// One warning per library the loader would not find (with `--allow-missing`).
 pub fn warn_missing(missing: &[Missing]) {
     for missing in missing {
-        eprintln!("extract-elf-so: warning: not found: {missing}");
+        say(&format!("extract-elf-so: warning: not found: {missing}\n"));
+    }
+}
+
+/// One warning per file that changed while it was read, worded as GNU tar's.
+pub fn warn_changed(changed: &[PathBuf]) {
+    for path in changed {
+        say(&format!(
+            "extract-elf-so: warning: {}: file changed as we read it\n",
+            path.display()
+        ));
     }
 }
 
 /// One warning per file whose setuid or setgid bits were dropped.
 pub fn warn_setid(dropped: &[DroppedSetid]) {
     for dropped in dropped {
-        eprintln!("extract-elf-so: warning: {dropped}; --keep-setid keeps such bits");
+        say(&format!(
+            "extract-elf-so: warning: {dropped}; --keep-setid keeps such bits\n"
+        ));
     }
 }
 
@@ -73,6 +103,7 @@ pub fn error(err: &anyhow::Error) -> String {
         }
         Error::DanglingLinks(links) => dangling(links),
         Error::Unavailable(what) => unavailable(what, &text),
+        Error::BadRoot { .. } => format!("--root {text}"),
         _ => text,
     }
 }

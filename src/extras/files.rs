@@ -41,6 +41,8 @@ pub struct Added {
     /// Links that leave a directory input's tree, or the link added, to
     /// check once everything is planned.
     pub outside: Vec<OutsideLink>,
+    /// The host directory walked, when a whole tree was added.
+    pub walked: Option<PathBuf>,
 }
 
 /// What adding `src` (a file, link or directory on the host) at `dest`
@@ -76,6 +78,7 @@ pub fn add(
         resolve_elves(ctx, elves, &mut added)?;
         return Ok(added);
     }
+    added.walked = Some(src.to_path_buf());
     let walk = walkdir::WalkDir::new(src)
         .follow_links(false)
         .sort_by_file_name();

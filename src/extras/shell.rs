@@ -39,5 +39,6 @@ pub fn add(ctx: &Context) -> Result<Added> {
         }],
         closures: vec![closure],
         outside: Vec::new(),
+        walked: None,
     })
 }

@@ -217,6 +217,7 @@ mod tests {
             missing: Vec::new(),
             dropped_setid: Vec::new(),
             needs: Vec::new(),
+            packed_dirs: Vec::new(),
         }
     }
 

@@ -19,7 +19,7 @@ use super::build::Image;
 use super::error::ImageError;
 use super::oci::{self, hex};
 use crate::fsroot::{ArchivePath, Node};
-use crate::plan::{Entry, Plan, Role};
+use crate::plan::{Entry, Plan, Planned, Role};
 use crate::write::Output;
 
 const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -111,7 +111,8 @@ pub fn write_tar(file: &Path, files: BTreeMap<PathBuf, Node>) -> Result<(), Imag
             role: Role::Extra,
         });
     }
-    crate::write::write(&Plan { entries }, &Output::File(file.to_path_buf()), None)?;
+    let planned = Planned::of_plan(Plan { entries });
+    crate::write::write(&planned, &Output::File(file.to_path_buf()), None)?;
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! The plan: every entry of the archive, decided before anything is written.
 
 use super::setid::DroppedSetid;
+use std::path::PathBuf;
+
 use crate::fsroot::{ArchivePath, Node};
 use crate::needs::Need;
 use crate::resolve::{Closure, Missing};
@@ -126,4 +128,23 @@ pub struct Planned {
     /// What the packed objects ask for at run time, and whether the plan
     /// meets it.
     pub needs: Vec<Need>,
+    /// Host directories packed whole (directory inputs and added
+    /// directories): an archive written inside one would be packed by the
+    /// next run.
+    pub packed_dirs: Vec<PathBuf>,
+}
+
+impl Planned {
+    /// A plan with nothing resolved behind it (files the tool lays out
+    /// itself, such as an image archive's blobs).
+    pub fn of_plan(plan: Plan) -> Planned {
+        Planned {
+            plan,
+            closures: Vec::new(),
+            missing: Vec::new(),
+            dropped_setid: Vec::new(),
+            needs: Vec::new(),
+            packed_dirs: Vec::new(),
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::elf::{ElfFacts, FileId};
+use crate::error::tidy;
 use crate::fsroot::ArchivePath;
 use crate::loader::Loader;
 
@@ -139,13 +140,14 @@ pub struct Missing {
     pub note: Option<String>,
 }
 
+/// Paths are shown [`tidy`].
 impl fmt::Display for Missing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "{} (needed by {})",
             self.name.to_string_lossy(),
-            self.needed_by.display()
+            tidy(&self.needed_by).display()
         )?;
         if let Some(note) = &self.note {
             write!(f, ": {note}")?;
@@ -154,7 +156,7 @@ impl fmt::Display for Missing {
             let dirs: Vec<String> = self
                 .searched
                 .iter()
-                .map(|d| d.display().to_string())
+                .map(|d| tidy(d).display().to_string())
                 .collect();
             write!(f, "; searched {}", dirs.join(":"))?;
         }

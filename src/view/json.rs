@@ -2,12 +2,20 @@
 //!
 //! Field names and types are kept from release to release (fields are only
 //! ever added), and keys come in alphabetical order, as they always have.
+//!
+//! Names are strings, with bytes that are not UTF-8 shown as U+FFFD; a name
+//! that is not UTF-8 also gets its exact bytes in a `_bytes` field beside
+//! it (an array of numbers), present only then. Paths are shown with
+//! repeated `/` and `.` components left out.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::error::tidy;
 use crate::fsroot::Node;
 use crate::needs::{Need, Remedy};
 use crate::plan::{Planned, image_root};
@@ -36,25 +44,55 @@ struct EntryJson {
     /// their interpreter).
     #[serde(skip_serializing_if = "Option::is_none")]
     needed_by: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    needed_by_bytes: Option<Vec<Vec<u8>>>,
     path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_bytes: Option<Vec<u8>>,
     role: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     size: Option<u64>,
     /// Host path of a file's content.
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_bytes: Option<Vec<u8>>,
     /// A link's target.
     #[serde(skip_serializing_if = "Option::is_none")]
     target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_bytes: Option<Vec<u8>>,
 }
 
 /// A library the loader would not find.
 #[derive(Serialize)]
 struct MissingJson {
     name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name_bytes: Option<Vec<u8>>,
     needed_by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    needed_by_bytes: Option<Vec<u8>>,
     note: Option<String>,
     searched: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    searched_bytes: Option<Vec<Vec<u8>>>,
+}
+
+/// A name as a JSON string: lossy where it is not UTF-8.
+fn text(name: &OsStr) -> String {
+    name.to_string_lossy().into_owned()
+}
+
+/// A name's exact bytes, when its string is not exact.
+fn exact(name: &OsStr) -> Option<Vec<u8>> {
+    name.to_str().is_none().then(|| name.as_bytes().to_vec())
+}
+
+/// The exact bytes of every name of a list, when any string is not exact.
+fn all_exact<'a>(names: impl IntoIterator<Item = &'a OsStr> + Clone) -> Option<Vec<Vec<u8>>> {
+    let lossy = names.clone().into_iter().any(|n| n.to_str().is_none());
+    lossy.then(|| names.into_iter().map(|n| n.as_bytes().to_vec()).collect())
 }
 
 /// What a packed object asks for at run time.
@@ -108,27 +146,37 @@ pub fn json(planned: &Planned, flag: &dyn Fn(&Remedy) -> Option<String>) -> Stri
         .entries
         .iter()
         .map(|e| {
+            let needers: Option<Vec<&OsStr>> = needed_by.get(e.path.as_path()).map(|needers| {
+                needers
+                    .iter()
+                    .map(|p| p.strip_prefix("/").unwrap_or(p).as_os_str())
+                    .collect()
+            });
+            let path = e.path.relative().as_os_str();
             let mut entry = EntryJson {
                 generated: None,
                 kind: "file",
                 mode: format!("{:04o}", e.mode),
                 mtime: e.mtime,
-                needed_by: needed_by.get(e.path.as_path()).map(|needers| {
-                    needers
-                        .iter()
-                        .map(|p| p.strip_prefix("/").unwrap_or(p).display().to_string())
-                        .collect()
-                }),
-                path: e.path.relative().to_string_lossy().into_owned(),
+                needed_by: needers
+                    .as_ref()
+                    .map(|n| n.iter().map(|p| text(p)).collect()),
+                needed_by_bytes: needers.as_ref().and_then(|n| all_exact(n.iter().copied())),
+                path: text(path),
+                path_bytes: exact(path),
                 role: e.role.as_str(),
                 size: None,
                 source: None,
+                source_bytes: None,
                 target: None,
+                target_bytes: None,
             };
             match &e.node {
                 Node::Dir => entry.kind = "dir",
                 Node::File { source, size } => {
-                    entry.source = Some(source.to_string_lossy().into_owned());
+                    let source = tidy(source);
+                    entry.source = Some(text(source.as_os_str()));
+                    entry.source_bytes = exact(source.as_os_str());
                     entry.size = Some(*size);
                 }
                 Node::Generated { content } => {
@@ -137,7 +185,8 @@ pub fn json(planned: &Planned, flag: &dyn Fn(&Remedy) -> Option<String>) -> Stri
                 }
                 Node::Symlink { target } => {
                     entry.kind = "symlink";
-                    entry.target = Some(target.to_string_lossy().into_owned());
+                    entry.target = Some(text(target.as_os_str()));
+                    entry.target_bytes = exact(target.as_os_str());
                 }
             }
             entry
@@ -146,15 +195,18 @@ pub fn json(planned: &Planned, flag: &dyn Fn(&Remedy) -> Option<String>) -> Stri
     let missing = planned
         .missing
         .iter()
-        .map(|m| MissingJson {
-            name: m.name.to_string_lossy().into_owned(),
-            needed_by: m.needed_by.to_string_lossy().into_owned(),
-            note: m.note.clone(),
-            searched: m
-                .searched
-                .iter()
-                .map(|d| d.to_string_lossy().into_owned())
-                .collect(),
+        .map(|m| {
+            let needer = tidy(&m.needed_by);
+            let searched: Vec<PathBuf> = m.searched.iter().map(|d| tidy(d)).collect();
+            MissingJson {
+                name: text(&m.name),
+                name_bytes: exact(&m.name),
+                needed_by: text(needer.as_os_str()),
+                needed_by_bytes: exact(needer.as_os_str()),
+                note: m.note.clone(),
+                searched: searched.iter().map(|d| text(d.as_os_str())).collect(),
+                searched_bytes: all_exact(searched.iter().map(|d| d.as_os_str())),
+            }
         })
         .collect();
     let needs = planned

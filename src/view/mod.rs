@@ -1,7 +1,8 @@
 //! Views of a plan for people and scripts: `--list` and `-v` ([`list`]),
 //! `--json` ([`json`]), `--tree` ([`tree`]) and the size view `--report`
-//! ([`report`]).
+//! ([`report`]). The text views show names through [`escape`].
 
+mod escape;
 mod json;
 mod list;
 mod report;

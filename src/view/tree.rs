@@ -9,8 +9,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt;
 
+use super::escape;
 use crate::elf::FileId;
+use crate::error::tidy;
 use crate::needs::{Kind, Need, Remedy};
 use crate::plan::Planned;
 use crate::resolve::{Closure, Via};
@@ -55,9 +58,18 @@ impl Printer<'_> {
     fn input(&mut self, c: usize) {
         let closure = &self.closures[c];
         let input = &closure.objects[0];
-        let _ = writeln!(self.out, "{} => {}", input.loc, input.at);
+        let _ = writeln!(
+            self.out,
+            "{} => {}",
+            escape::path(input.loc.path()),
+            escape::path(input.at.as_path())
+        );
         if let Some(o) = closure.objects.iter().find(|o| o.via == Via::Interpreter) {
-            let _ = writeln!(self.out, "    interpreter => {}", o.loc);
+            let _ = writeln!(
+                self.out,
+                "    interpreter => {}",
+                escape::path(o.loc.path())
+            );
         }
         self.object_needs(input.id, 1);
         let mut shown = HashSet::from([0]);
@@ -75,20 +87,24 @@ impl Printer<'_> {
         let pad = "    ".repeat(depth);
         let mut again = Vec::new();
         for dep in &closure.objects[at].deps {
-            let name = dep.name.to_string_lossy();
+            let name = escape::escape(dep.name.as_bytes());
             let Some(i) = dep.object else {
                 let _ = writeln!(self.out, "{pad}{name} => not found");
                 continue;
             };
             if shown.contains(&i) {
-                again.push(name.into_owned());
+                again.push(name);
                 continue;
             }
             shown.insert(i);
             let o = &closure.objects[i];
-            let mut line = format!("{pad}{name} => {} ({})", o.loc, o.via.as_str());
-            if o.loc.path() != o.at.as_path() {
-                let _ = write!(line, " -> {}", o.at);
+            let mut line = format!(
+                "{pad}{name} => {} ({})",
+                escape::path(o.loc.path()),
+                o.via.as_str()
+            );
+            if tidy(o.loc.path()) != o.at.as_path() {
+                let _ = write!(line, " -> {}", escape::path(o.at.as_path()));
             }
             if closure
                 .dlopens
@@ -101,7 +117,7 @@ impl Printer<'_> {
                 && first_c != c
                 && same_subtree(&self.closures[first_c], first_i, closure, i)
             {
-                let under = &self.closures[first_c].objects[0].loc;
+                let under = escape::path(self.closures[first_c].objects[0].loc.path());
                 let _ = writeln!(self.out, "{line} (its libraries as under {under})");
                 shown.extend(reachable(closure, i));
                 continue;

@@ -27,8 +27,8 @@ use std::mem::{MaybeUninit, size_of};
 use std::os::raw::{c_int, c_ulong};
 
 use libz_rs_sys::{
-    Z_BUF_ERROR, Z_FINISH, Z_OK, Z_STREAM_END, Z_SYNC_FLUSH, deflate, deflateBound, deflateEnd,
-    deflateInit2_, deflateSetDictionary, deflateTune, z_stream, zlibVersion,
+    Z_BUF_ERROR, Z_FINISH, Z_MEM_ERROR, Z_OK, Z_STREAM_END, Z_SYNC_FLUSH, deflate, deflateBound,
+    deflateEnd, deflateInit2_, deflateSetDictionary, deflateTune, z_stream, zlibVersion,
 };
 
 /// gzip's and zlib's `good_length, max_lazy, nice_length, max_chain` for
@@ -178,6 +178,10 @@ fn check(rc: c_int, call: &str) -> io::Result<()> {
 }
 
 fn error(rc: c_int, call: &str) -> io::Error {
+    if rc == Z_MEM_ERROR {
+        // Said without allocating: memory is what ran out.
+        return io::ErrorKind::OutOfMemory.into();
+    }
     io::Error::other(format!("zlib {call} failed with code {rc}"))
 }
 

@@ -2,14 +2,18 @@
 //! part that touches the output.
 //!
 //! [`output`] owns where the bytes go (a temporary file renamed into place,
-//! standard output, a device); [`tar`] encodes the entries; [`gzip`]
-//! compresses on every core with [`deflate`]'s gzip parameters;
+//! standard output, a device), [`target`] what the output path names and
+//! which outputs are refused; [`tar`] encodes the entries; [`gzip`]
+//! compresses on every core with [`deflate`]'s gzip parameters, on
+//! [`workers`] started while memory allows;
 //! [`writeback`] syncs the archive to disk while it is written.
 
 mod deflate;
 mod gzip;
 mod output;
 mod tar;
+mod target;
+mod workers;
 mod writeback;
 
 pub use output::{Output, Written, remove_partial, write};

@@ -20,6 +20,7 @@ mod inspect;
 mod layout;
 mod loader;
 mod needs;
+mod output;
 mod resolve;
 mod run_time;
 mod run_time_e2e;
