@@ -14,6 +14,9 @@ use std::thread::{self, JoinHandle};
 
 /// Bytes written between two requests.
 pub const STEP: u64 = 32 << 20;
+/// The thread's stack: it only waits and calls `fsync`, and a smaller
+/// stack leaves more of a memory limit to the compressor.
+const STACK: usize = 128 << 10;
 
 /// The thread that syncs the output as it grows.
 pub struct Writeback {
@@ -25,20 +28,26 @@ pub struct Writeback {
 
 impl Writeback {
     /// Starts syncing `file` (a handle on the output) in the background.
+    /// When no thread can be started (under a memory limit), nothing is
+    /// synced early and the final `fsync` does it all.
     pub fn start(file: File) -> Self {
         // One pending request is enough: a sync covers everything before it.
         let (wake, requests) = mpsc::sync_channel::<()>(1);
-        let thread = thread::spawn(move || {
-            let mut syncs = 0;
-            for () in requests {
-                file.sync_data()?;
-                syncs += 1;
-            }
-            Ok(syncs)
-        });
+        let thread = thread::Builder::new()
+            .name("writeback".into())
+            .stack_size(STACK)
+            .spawn(move || {
+                let mut syncs = 0;
+                for () in requests {
+                    file.sync_data()?;
+                    syncs += 1;
+                }
+                Ok(syncs)
+            })
+            .ok();
         Writeback {
-            wake: Some(wake),
-            thread: Some(thread),
+            wake: thread.is_some().then_some(wake),
+            thread,
             next: STEP,
         }
     }
