@@ -3,12 +3,14 @@
 //!
 //! [`output`] owns where the bytes go (a temporary file renamed into place,
 //! standard output, a device); [`tar`] encodes the entries; [`gzip`]
-//! compresses on every core with [`deflate`]'s gzip parameters;
-//! [`writeback`] syncs the archive to disk while it is written.
+//! compresses on every core with libdeflate, one gzip member per chunk (also
+//! for other writers of the crate, such as image layers), on [`pool`]'s
+//! threads; [`writeback`]
+//! syncs the archive to disk while it is written.
 
-mod deflate;
-mod gzip;
+pub(crate) mod gzip;
 mod output;
+mod pool;
 mod tar;
 mod writeback;
 
