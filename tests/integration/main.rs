@@ -13,6 +13,7 @@ mod archive;
 mod cli;
 mod e2e;
 mod extras;
+mod gzip;
 mod hardening;
 mod inspect;
 mod layout;
