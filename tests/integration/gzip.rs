@@ -129,21 +129,25 @@ fn gzip_bytes_do_not_depend_on_cpu_features() {
         return;
     }
     let dir = tmp();
-    let native = packed(dir.path(), "native.tar.gz", &[]);
-    checked(
-        Command::new(qemu.unwrap())
-            .current_dir(dir.path())
-            .args(["-cpu", "qemu64"])
-            .arg(tool_path())
-            .args(["-q", "-z", "-o", "baseline.tar.gz"])
-            .args(inputs()),
-        "extract-elf-so on a baseline x86-64 CPU",
-    );
-    let baseline = fs::read(dir.path().join("baseline.tar.gz")).unwrap();
-    assert!(
-        baseline == native,
-        "a baseline CPU and this one give different bytes"
-    );
+    // One level for each of libdeflate's parsers: fastest (1), greedy (2 to
+    // 4), lazy (5 to 7) and lazy2 (8, 9).
+    for level in ["1", "3", "6", "9"] {
+        let native = packed(dir.path(), "native.tar.gz", &["--level", level]);
+        checked(
+            Command::new(qemu.as_ref().unwrap())
+                .current_dir(dir.path())
+                .args(["-cpu", "qemu64"])
+                .arg(tool_path())
+                .args(["-q", "-z", "--level", level, "-o", "baseline.tar.gz"])
+                .args(inputs()),
+            "extract-elf-so on a baseline x86-64 CPU",
+        );
+        let baseline = fs::read(dir.path().join("baseline.tar.gz")).unwrap();
+        assert!(
+            baseline == native,
+            "level {level}: a baseline CPU and this one give different bytes"
+        );
+    }
 }
 
 #[test]
