@@ -29,7 +29,7 @@ use super::pool::{self, Pool};
 
 /// Bytes of input per chunk (one gzip member each).
 pub(crate) const CHUNK: usize = 1 << 20;
-/// Room for one member: libdeflate's bound for a chunk (1,049,635 bytes for
+/// Room for one member: libdeflate's bound for a chunk (1,049,626 bytes for
 /// libdeflate 1.26; a test holds it below this) and the framing.
 const MEMBER_ROOM: usize = CHUNK + CHUNK / 64 + FRAMING;
 /// Memory left to the rest of the program (buffers for reading files, small
