@@ -14,6 +14,7 @@ mod image;
 mod options;
 mod print;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -38,6 +39,11 @@ struct UnmetNeeds(Vec<Need>);
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
+    // A panic is a bug: say so in one line, without the runtime's backtrace,
+    // whose capture needs memory and can deadlock when memory is what ran out.
+    std::panic::set_hook(Box::new(|info| {
+        let _ = writeln!(std::io::stderr(), "extract-elf-so: internal error: {info}");
+    }));
     // Ctrl-C or SIGTERM while writing: remove the partial archive, then exit.
     let _ = ctrlc::set_handler(|| {
         extract_elf_so::remove_partial();

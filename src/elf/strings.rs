@@ -41,7 +41,11 @@ pub fn scan_strings(path: &Path, mut each: impl FnMut(&[u8])) -> Result<()> {
     let layout = Layout::read(&cache, len, header).map_err(|e| Error::malformed(path, e))?;
     drop(cache);
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut buf = vec![0; CHUNK];
+    // Reserved fallibly: short of memory, a clear error rather than an abort.
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(CHUNK)
+        .map_err(|_| Error::io(path, std::io::ErrorKind::OutOfMemory.into()))?;
+    buf.resize(CHUNK, 0);
     for (start, end) in readonly_ranges(&layout, len) {
         let mut strings = Strings::default();
         let mut at = start;

@@ -303,7 +303,7 @@ mod tests {
             let mut back = Vec::new();
             match compression {
                 Compression::Gzip => {
-                    flate2::read::GzDecoder::new(&packed[..])
+                    flate2::read::MultiGzDecoder::new(&packed[..])
                         .read_to_end(&mut back)
                         .unwrap();
                 }

@@ -4,16 +4,15 @@
 //! [`output`] owns where the bytes go (a temporary file renamed into place,
 //! standard output, a device), [`target`] what the output path names and
 //! which outputs are refused; [`tar`] encodes the entries; [`gzip`]
-//! compresses on every core with [`deflate`]'s gzip parameters, on
-//! [`workers`] started while memory allows;
-//! [`writeback`] syncs the archive to disk while it is written.
+//! compresses on every core with libdeflate, one gzip member per chunk (also
+//! for other writers of the crate, such as image layers), on [`pool`]'s
+//! threads; [`writeback`] syncs the archive to disk while it is written.
 
-mod deflate;
-mod gzip;
+pub(crate) mod gzip;
 mod output;
+mod pool;
 mod tar;
 mod target;
-mod workers;
 mod writeback;
 
 pub use output::{Output, Written, remove_partial, write};

@@ -4,8 +4,8 @@
 //! Headers are GNU format (for long names and link targets), filled field by
 //! field: uid and gid 0, owner names `root`, the plan's modes and times,
 //! nothing from the host's user database. The gzip stream is compressed on
-//! every core ([`gzip`](super::gzip)) and its header carries no name and
-//! mtime 0. File contents are streamed from their sources (copied by the
+//! every core ([`gzip`](super::gzip)), one member per MiB, whose headers
+//! carry no name and mtime 0. File contents are streamed from their sources (copied by the
 //! kernel when the archive is an uncompressed file), so memory does not grow
 //! with file size.
 //!

@@ -9,59 +9,18 @@
 
 use std::fs::File;
 use std::io;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::thread::{self, JoinHandle};
-
-use super::workers::{SLACK, Slot, room_for};
 
 /// Bytes written between two requests.
 pub const STEP: u64 = 32 << 20;
-/// The thread's stack size.
-const STACK: usize = 128 * 1024;
-
-/// What the writer tells the thread: a sync is wanted, or the end.
-#[derive(Default)]
-struct Asks {
-    sync: bool,
-    stop: bool,
-}
-
-/// The asks and their signal. A condition variable rather than a channel:
-/// its first wait takes no memory, which may have run out by then.
-#[derive(Default)]
-struct Shared {
-    asks: Mutex<Asks>,
-    asked: Condvar,
-}
-
-impl Shared {
-    fn ask(&self, ask: impl FnOnce(&mut Asks)) {
-        ask(&mut self.asks.lock().unwrap_or_else(PoisonError::into_inner));
-        self.asked.notify_one();
-    }
-
-    /// Waits for the next ask: `true` for a sync, `false` for the end.
-    fn next(&self) -> bool {
-        let mut asks = self.asks.lock().unwrap_or_else(PoisonError::into_inner);
-        loop {
-            if asks.sync {
-                asks.sync = false;
-                return true;
-            }
-            if asks.stop {
-                return false;
-            }
-            asks = self
-                .asked
-                .wait(asks)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-}
+/// The thread's stack: it only waits and calls `fsync`, and a smaller
+/// stack leaves more of a memory limit to the compressor.
+const STACK: usize = 128 << 10;
 
 /// The thread that syncs the output as it grows.
 pub struct Writeback {
-    shared: Arc<Shared>,
+    wake: Option<SyncSender<()>>,
     /// Returns how many syncs it ran, or the first error.
     thread: Option<JoinHandle<io::Result<u64>>>,
     next: u64,
@@ -69,35 +28,25 @@ pub struct Writeback {
 
 impl Writeback {
     /// Starts syncing `file` (a handle on the output) in the background.
-    /// When no thread can be started (a memory limit), nothing is synced
-    /// before the final `fsync`, which then does it all.
+    /// When no thread can be started (under a memory limit), nothing is
+    /// synced early and the final `fsync` does it all.
     pub fn start(file: File) -> Self {
-        // One pending ask is enough: a sync covers everything before it.
-        let shared = Arc::new(Shared::default());
-        let asks = Arc::clone(&shared);
-        // Started only with room to spare (see `workers`); it only waits and
-        // syncs, so a small stack leaves the memory to the compressor.
-        let room = room_for(STACK + (64 << 10) + SLACK);
-        let up = Slot::new();
-        let started = Arc::clone(&up);
-        let spawned = room.then(|| {
-            thread::Builder::new().stack_size(STACK).spawn(move || {
-                started.put(());
+        // One pending request is enough: a sync covers everything before it.
+        let (wake, requests) = mpsc::sync_channel::<()>(1);
+        let thread = thread::Builder::new()
+            .name("writeback".into())
+            .stack_size(STACK)
+            .spawn(move || {
                 let mut syncs = 0;
-                while asks.next() {
+                for () in requests {
                     file.sync_data()?;
                     syncs += 1;
                 }
                 Ok(syncs)
             })
-        });
-        let thread = spawned.and_then(Result::ok);
-        if thread.is_some() {
-            // Its own memory is taken before the writer takes the rest.
-            up.take();
-        }
+            .ok();
         Writeback {
-            shared,
+            wake: thread.is_some().then_some(wake),
             thread,
             next: STEP,
         }
@@ -109,8 +58,13 @@ impl Writeback {
             return;
         }
         self.next = written + STEP;
-        // A thread stopped by an error does not see it: `finish` reports the error.
-        self.shared.ask(|asks| asks.sync = true);
+        if let Some(wake) = &self.wake {
+            match wake.try_send(()) {
+                // Busy (a request is pending) or stopped after an error:
+                // `finish` reports the error.
+                Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
+            }
+        }
     }
 
     /// Stops the thread and returns how many syncs it ran, or the first
@@ -122,11 +76,12 @@ impl Writeback {
     }
 
     fn stop(&mut self) -> io::Result<u64> {
-        self.shared.ask(|asks| asks.stop = true);
+        drop(self.wake.take());
         match self.thread.take() {
-            Some(thread) => thread
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("the write-behind thread failed"))),
+            // A thread that died rather than return can only have died as it
+            // started (the runtime could not set it up under a memory
+            // limit): it synced nothing, and the final `fsync` does it all.
+            Some(thread) => thread.join().unwrap_or(Ok(0)),
             None => Ok(0),
         }
     }

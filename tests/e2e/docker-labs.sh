@@ -4,8 +4,10 @@
 #
 #   lab 05  redis-server packed with -z, ADDed to a scratch image; redis-cli
 #           on the host must get PONG from it.
-#   import  redis-cli streamed with -o - into `docker import`; run inside
-#           the imported image it must get PONG from the lab 05 container.
+#   import  redis-cli streamed gzipped (-z -o -) into `docker import`, which
+#           reads it with Go's gzip reader (a daemon started here is told not
+#           to use unpigz); run inside the imported image it must get PONG
+#           from the lab 05 container.
 #   lab 13  wrk packed with -z --nss-net --cert; run in a scratch image, it
 #           must resolve `localhost` (through the packed NSS setup) and load
 #           a local python3 http.server.
@@ -129,7 +131,7 @@ if ! docker info >/dev/null 2>&1; then
     fi
     is_root || unavailable "no Docker daemon running, and starting one needs root"
     step "starting dockerd"
-    dockerd >"$work/dockerd.log" 2>&1 </dev/null &
+    MOBY_DISABLE_PIGZ=1 dockerd >"$work/dockerd.log" 2>&1 </dev/null &
     dockerd_pid=$!
     for _ in $(seq 1 60); do
         timeout 10 docker info >/dev/null 2>&1 && break
@@ -219,14 +221,14 @@ if [ "$pong" != "PONG" ]; then
 fi
 say "lab 05: redis-server in the scratch image answered PONG"
 
-# --- import: redis-cli through -o - | docker import ------------------------
+# --- import: redis-cli through -z -o - | docker import ---------------------
 
-step "import: extract-elf-so -o - /usr/bin/redis-cli | docker import - $import_image"
+step "import: extract-elf-so -z -o - /usr/bin/redis-cli | docker import - $import_image"
 images+=("$import_image")
-"$tool" -o - /usr/bin/redis-cli 2>"$work/import.err" |
+"$tool" -z -o - /usr/bin/redis-cli 2>"$work/import.err" |
     timeout 120 docker import - "$import_image" >/dev/null 2>>"$work/import.err" || {
     cat "$work/import.err" >&2
-    die "import: extract-elf-so -o - /usr/bin/redis-cli | docker import failed"
+    die "import: extract-elf-so -z -o - /usr/bin/redis-cli | docker import failed"
 }
 pong="$(timeout 60 docker run --rm --name "$import_container" --network host "$import_image" \
     /usr/local/bin/redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>&1)" || {

@@ -1,6 +1,7 @@
 //! What the archive holds: header fields, layout, links, content stored
-//! once, reproducible bytes and long names. Every test runs the real binary
-//! and reads the archive back with the `tar` crate.
+//! once, reproducible bytes and long names (the gzip stream has its own
+//! module, `gzip`). Every test runs the real binary and reads the archive
+//! back with the `tar` crate.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
@@ -9,8 +10,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::util::{
-    Archive, Kind, file_id, fixtures, gunzip, have, hello, hello_leaf, interp, is_gzip, listing,
-    os, run_ok, tmp, tool, verbose_sources,
+    Archive, Kind, file_id, fixtures, hello, hello_leaf, interp, is_gzip, listing, os, run_ok, tmp,
+    tool, verbose_sources,
 };
 
 /// Runs with `-v` into `name` in `dir`; returns the archive and the listed sources.
@@ -452,20 +453,6 @@ fn invalid_source_date_epoch_is_a_usage_error() {
     assert_eq!(listing(dir.path()), Vec::<String>::new());
 }
 
-#[test]
-fn gzip_header_has_no_time_and_no_name() {
-    let dir = tmp();
-    run_ok(dir.path(), os(&[&"-z", &hello()]));
-    let bytes = fs::read(dir.path().join("rootfs.tar.gz")).unwrap();
-    assert!(bytes.len() > 10);
-    assert_eq!(&bytes[..3], &[0x1f, 0x8b, 8], "gzip magic and deflate");
-    assert_eq!(&bytes[4..8], &[0, 0, 0, 0], "MTIME");
-    assert_eq!(bytes[3] & 0x08, 0, "FNAME flag set");
-    assert_eq!(bytes[3] & 0x10, 0, "FCOMMENT flag set");
-    let archive = Archive::from_tar(&gunzip(&bytes));
-    assert!(archive.get("usr/local/bin/hello").is_some());
-}
-
 // ---------------------------------------------------------------- long names
 
 #[test]
@@ -498,70 +485,4 @@ fn long_dest_paths_read_back_whole() {
         prefix.push_str(part);
         assert!(dirs.contains(prefix.as_str()), "{prefix}");
     }
-}
-
-#[test]
-fn gzip_bytes_do_not_depend_on_the_number_of_cores() {
-    if !have("taskset") {
-        assert!(std::env::var_os("CI").is_none(), "taskset is missing");
-        eprintln!("taskset is missing; not testing one-core compression");
-        return;
-    }
-    let dir = tmp();
-    // libc and the loader together span several 1 MiB compression chunks.
-    let inputs = [hello_leaf(), PathBuf::from("/usr/bin/env")];
-    let bin = assert_cmd::cargo::cargo_bin!("extract-elf-so");
-    let one_core = std::process::Command::new("taskset")
-        .current_dir(dir.path())
-        .arg("-c")
-        .arg("0")
-        .arg(bin)
-        .args(["-q", "-z", "-o", "one.tar.gz"])
-        .args(&inputs)
-        .status()
-        .unwrap();
-    assert!(one_core.success());
-    let mut args = os(&[&"-z", &"-o", &"all.tar.gz"]);
-    args.extend(inputs.iter().map(OsString::from));
-    run_ok(dir.path(), &args);
-    let one = fs::read(dir.path().join("one.tar.gz")).unwrap();
-    let all = fs::read(dir.path().join("all.tar.gz")).unwrap();
-    let tar = gunzip(&all);
-    assert!(
-        tar.len() > 2 << 20,
-        "the tar should span several 1 MiB chunks"
-    );
-    assert!(one == all, "one core and all cores give different bytes");
-    // And the stream is one valid gzip member holding the whole tar.
-    Archive::from_bytes(&tar);
-}
-
-#[test]
-fn gzip_level_six_is_about_the_size_gnu_gzip_makes() {
-    if !have("gzip") {
-        assert!(std::env::var_os("CI").is_none(), "gzip is missing");
-        eprintln!("gzip is missing; not comparing sizes");
-        return;
-    }
-    let dir = tmp();
-    let mut args = os(&[&"-z", &"-o", &"ours.tar.gz"]);
-    args.push(PathBuf::from("/usr/bin/env").into());
-    run_ok(dir.path(), &args);
-    let ours = fs::read(dir.path().join("ours.tar.gz")).unwrap();
-    // GNU gzip -6 (what `tar -z` runs) over exactly the same tar stream.
-    let tar = gunzip(&ours);
-    fs::write(dir.path().join("same.tar"), &tar).unwrap();
-    let gzip = std::process::Command::new("gzip")
-        .args(["-6", "-n", "-k"])
-        .arg(dir.path().join("same.tar"))
-        .status()
-        .unwrap();
-    assert!(gzip.success());
-    let theirs = fs::metadata(dir.path().join("same.tar.gz")).unwrap().len();
-    let ratio = ours.len() as f64 / theirs as f64;
-    assert!(
-        ratio <= 1.01,
-        "ours {} bytes, gzip -6 {theirs} bytes: ratio {ratio:.4}",
-        ours.len()
-    );
 }

@@ -14,6 +14,7 @@ mod archive;
 mod cli;
 mod e2e;
 mod extras;
+mod gzip;
 mod hardening;
 mod image;
 mod inspect;

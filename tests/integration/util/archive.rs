@@ -10,7 +10,7 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Component, Path};
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 use tar::EntryType;
 
 use super::elf::elf_header;
@@ -55,7 +55,8 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
 }
 
-/// Decompresses gzip bytes, panicking if they are not a valid gzip stream.
+/// Decompresses gzip bytes, every member of them (the tool writes one per
+/// 1 MiB of tar), panicking if they are not a valid gzip stream.
 pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
     assert!(
         is_gzip(bytes),
@@ -63,7 +64,7 @@ pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
         &bytes[..bytes.len().min(4)]
     );
     let mut out = Vec::new();
-    GzDecoder::new(bytes)
+    MultiGzDecoder::new(bytes)
         .read_to_end(&mut out)
         .expect("valid gzip stream");
     out
@@ -303,7 +304,7 @@ pub fn unpack(tar_path: &Path, dir: &Path) {
         .fill_buf()
         .unwrap_or_else(|e| panic!("{}: {e}", tar_path.display()));
     let stream: Box<dyn Read> = if is_gzip(magic) {
-        Box::new(GzDecoder::new(file))
+        Box::new(MultiGzDecoder::new(file))
     } else {
         Box::new(file)
     };
