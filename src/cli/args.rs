@@ -18,8 +18,8 @@ Examples:
   A scratch image of wrk that can resolve host names and verify TLS peers:
     extract-elf-so -z --nss-net --cert /usr/bin/wrk
 
-  nginx with its configuration, users, modules and the directories it writes:
-    extract-elf-so --users=www-data --add-file /etc/nginx --add-file /usr/share/nginx \\
+  nginx with its configuration, users, time zones, modules and the directories it writes:
+    extract-elf-so --users=www-data --tzdata --add-file /etc/nginx --add-file /usr/share/nginx \\
       --add-file /usr/lib/nginx/modules --mkdir /run --mkdir /var/lib/nginx \\
       --mkdir /var/log/nginx /usr/sbin/nginx
 

@@ -11,16 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{Run, fx, have, mini_sysroot, run_tool, s, tmp, write};
-
-/// The `hint:` lines of a run, without their prefix.
-fn hints(run: &Run) -> Vec<String> {
-    run.stderr
-        .lines()
-        .filter_map(|l| l.strip_prefix("extract-elf-so: hint: "))
-        .map(str::to_string)
-        .collect()
-}
+use crate::util::{fx, have, hint_flags, mini_sysroot, run_tool, s, tmp, write};
 
 /// Runs the tool with `args` and returns its hint lines, checking it
 /// succeeded and printed the summary line before them.
@@ -38,7 +29,7 @@ fn hints_of(dir: &Path, args: &[&str]) -> Vec<String> {
         "hints come after the summary:\n{}",
         run.stderr
     );
-    hints(&run)
+    run.hints()
 }
 
 /// The `needs` array of `--json` with `args`.
@@ -314,7 +305,7 @@ fn dlopen_notes_required_are_packed_the_others_hinted() {
         archive.dump()
     );
     assert_eq!(
-        hints(&run),
+        run.hints(),
         [format!(
             "{app}: .note.dlopen names libreco.so.1 (feature reco, recommended): --dlopen-notes recommended"
         )]
@@ -366,7 +357,7 @@ fn dlopen_notes_required_are_packed_the_others_hinted() {
     );
     assert!(archive.named("libsugg.so.1").is_empty());
     let run = run_tool(dir.path(), ["--dlopen-notes", "suggested", &app]);
-    assert_eq!(hints(&run), Vec::<String>::new());
+    assert_eq!(run.hints(), Vec::<String>::new());
     let archive = run.archive();
     for lib in ["libplug.so.1", "libreco.so.1", "libsugg.so.1"] {
         assert!(
@@ -719,11 +710,7 @@ fn real_programs_get_the_hints_they_need() {
         args.push(program);
         let got: Vec<String> = hints_of(dir.path(), &args)
             .iter()
-            .map(|h| {
-                h.rsplit_once(": ")
-                    .map(|(_, f)| f.to_string())
-                    .unwrap_or_default()
-            })
+            .map(|h| hint_flags(h).join(" "))
             .collect();
         assert_eq!(got, flags, "{program}");
     }
