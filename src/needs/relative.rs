@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use super::model::{Evidence, Kind, Need, Remedy};
 use super::objects::{Objects, elf_kind};
-use super::places::{has_file, real_dir};
+use super::places::{has_file, real_dir, whole_dir};
 use crate::fsroot::{Root, normalize};
 use crate::loader::substitute;
 use crate::resolve::{Closure, Loc, Object};
@@ -178,13 +178,14 @@ fn origin(
     if count == 0 {
         return None;
     }
+    let add = whole_dir(&host_dir, &real_host, &dir);
     let remedy = match (moved, at_own_place) {
         (true, true) => Remedy::Dest(own.clone()),
         (true, false) => Remedy::DestAndAdd {
             dest: own.clone(),
-            add: dir.clone(),
+            add,
         },
-        (false, _) => Remedy::AddFile(dir.clone()),
+        (false, _) => Remedy::AddFile(add),
     };
     Some(Need {
         kind: Kind::ProgramRelative,

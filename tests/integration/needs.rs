@@ -460,12 +460,16 @@ fn plugin_directories_named_by_a_loading_object_get_a_hint() {
     // one four levels down); the parent, the loader's and ld.so.conf's
     // directories are not plugin directories.
     let size = 2 * fs::metadata(fx("leaf/lib/libleaf.so.1.0.0")).unwrap().len();
+    // The flag takes the directory from the root: --add-file reads the host.
+    let host = root.join(&modules[1..]);
+    let hints = hints_of(dir.path(), &args);
     assert_eq!(
-        hints_of(dir.path(), &args),
+        hints,
         [format!(
             "/usr/bin/plugins: has the string \"{modules}\" (it loads code at run time, and \
-             that directory holds 2 shared objects, {}): --add-file {modules}",
-            extract_elf_so::human(size)
+             that directory holds 2 shared objects, {}): --add-file {}:{modules}",
+            extract_elf_so::human(size),
+            host.display()
         )]
     );
     let needs = needs_of(dir.path(), &args);
@@ -474,15 +478,51 @@ fn plugin_directories_named_by_a_loading_object_get_a_hint() {
     assert_eq!(dirs[0]["path"], modules);
     assert_eq!(dirs[0]["files"], 2);
     assert_eq!(dirs[0]["met"], false);
-    // Packed whole (with its .la file), the directory is met. (The library
-    // of another machine there needs a libc the root does not have.)
-    let host = root.join(&modules[1..]);
-    let add = format!("--add-file={}:{modules}", host.display());
-    let mut with = args.to_vec();
-    with.extend([add.as_str(), "--allow-missing"]);
+    // Packed whole with the hinted flag (with its .la file), the directory
+    // is met. (The library of another machine there needs a libc the root
+    // does not have.)
+    let flag = hint_flags(&hints[0]);
+    let mut with: Vec<&str> = args.to_vec();
+    with.extend(flag.iter().map(String::as_str));
+    with.push("--allow-missing");
     assert_eq!(hints_of(dir.path(), &with), Vec::<String>::new());
     let needs = needs_of(dir.path(), &with);
     assert_eq!(of_kind(&needs, "plugin-dir")[0]["met"], true);
+    run_tool(dir.path(), ["--strict"].iter().chain(&with)).expect_code(0);
+}
+
+/// A plugin directory named through a link (as libbluray names
+/// `/usr/lib/jvm/default-java`): `--add-file` of the link would pack only
+/// the link, so the hint takes the contents from the real directory.
+#[test]
+fn a_plugin_directory_named_through_a_link_is_packed_from_its_target() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    plugin_root(&root);
+    let modules = "/usr/lib/x86_64-linux-gnu/needs/modules";
+    let real = root.join("usr/lib/x86_64-linux-gnu/needs/modules-1.0");
+    fs::rename(root.join(&modules[1..]), &real).unwrap();
+    symlink("modules-1.0", root.join(&modules[1..])).unwrap();
+    let program = root.join("usr/bin/plugins");
+    let args = ["--root", s(&root), s(&program)];
+    let hints = hints_of(dir.path(), &args);
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    assert_eq!(
+        hint_flags(&hints[0]),
+        [
+            "--add-file".to_string(),
+            format!("{}:{modules}", real.display())
+        ]
+    );
+    let mut with: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    with.extend(hint_flags(&hints[0]));
+    with.push("--allow-missing".into());
+    let with: Vec<&str> = with.iter().map(String::as_str).collect();
+    assert_eq!(hints_of(dir.path(), &with), Vec::<String>::new());
+    assert_eq!(
+        of_kind(&needs_of(dir.path(), &with), "plugin-dir")[0]["met"],
+        true
+    );
 }
 
 #[test]
@@ -564,10 +604,40 @@ fn files_beside_an_origin_directory_are_not_left_behind_silently() {
         Vec::<String>::new()
     );
     // Libraries found there are packed beside the program: nothing to say.
+    let leaf = fxs("hello/bin/hello-leaf");
+    assert_eq!(hints_of(dir.path(), &[&leaf]), Vec::<String>::new());
+}
+
+/// Inside a sysroot, the `$ORIGIN` directory comes from the root, where
+/// `--add-file` would read the host.
+#[test]
+fn an_origin_directory_inside_a_root_is_added_from_the_root() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    mini_sysroot(&root);
+    let (bin, lib) = (root.join("opt/od/bin"), root.join("opt/od/lib"));
+    fs::create_dir_all(&bin).unwrap();
+    fs::create_dir_all(&lib).unwrap();
+    fs::copy(fx("origin-data/bin/app"), bin.join("app")).unwrap();
+    for name in ["app.conf", "libleaf.so.1.0.0"] {
+        fs::copy(fx(&format!("origin-data/lib/{name}")), lib.join(name)).unwrap();
+    }
+    symlink("libleaf.so.1.0.0", lib.join("libleaf.so.1")).unwrap();
+    let app = bin.join("app");
+    let args = ["--root", s(&root), s(&app)];
+    let hints = hints_of(dir.path(), &args);
     assert_eq!(
-        hints_of(dir.path(), &[&fxs("hello/bin/hello-leaf")]),
-        Vec::<String>::new()
+        hints,
+        [format!(
+            "/opt/od/bin/app: searches $ORIGIN/../lib (/opt/od/lib holds 1 file, 12 B, that \
+             the image lacks where it will look): -d /opt/od/bin --add-file {}:/opt/od/lib",
+            lib.display()
+        )]
     );
+    let mut with: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    with.extend(hint_flags(&hints[0]));
+    let with: Vec<&str> = with.iter().map(String::as_str).collect();
+    assert_eq!(hints_of(dir.path(), &with), Vec::<String>::new());
 }
 
 #[test]
