@@ -603,9 +603,22 @@ fn files_beside_an_origin_directory_are_not_left_behind_silently() {
         hints_of(dir.path(), &[app, "-d", &bin, &add]),
         Vec::<String>::new()
     );
+    // Met, the need is still there to see, with nothing lacking.
+    let needs = needs_of(dir.path(), &[app, "-d", &bin, &add]);
+    let origin = of_kind(&needs, "program-relative");
+    assert_eq!(origin.len(), 1, "{needs:?}");
+    assert_eq!(
+        (&origin[0]["met"], &origin[0]["files"], &origin[0]["path"]),
+        (
+            &Value::from(true),
+            &Value::from(0),
+            &Value::from(lib.as_str())
+        )
+    );
     // Libraries found there are packed beside the program: nothing to say.
     let leaf = fxs("hello/bin/hello-leaf");
     assert_eq!(hints_of(dir.path(), &[&leaf]), Vec::<String>::new());
+    assert!(of_kind(&needs_of(dir.path(), &[&leaf]), "program-relative").is_empty());
 }
 
 /// Inside a sysroot, the `$ORIGIN` directory comes from the root, where
@@ -638,6 +651,8 @@ fn an_origin_directory_inside_a_root_is_added_from_the_root() {
     with.extend(hint_flags(&hints[0]));
     let with: Vec<&str> = with.iter().map(String::as_str).collect();
     assert_eq!(hints_of(dir.path(), &with), Vec::<String>::new());
+    let needs = needs_of(dir.path(), &with);
+    assert_eq!(of_kind(&needs, "program-relative")[0]["met"], true);
 }
 
 #[test]
