@@ -603,6 +603,13 @@ fn files_beside_an_origin_directory_are_not_left_behind_silently() {
         hints_of(dir.path(), &[app, "-d", &bin, &add]),
         Vec::<String>::new()
     );
+    // The tree shows it under the program, with what is lacking.
+    let run = run_tool(dir.path(), ["--tree", app]);
+    let want = format!(
+        "    need program-relative {lib}: searches $ORIGIN/../lib (1 file, 12 B; not met: -d {bin} \
+         --add-file {lib})"
+    );
+    assert!(run.stdout.lines().any(|l| l == want), "{}", run.stdout);
     // Met, the need is still there to see, with nothing lacking.
     let needs = needs_of(dir.path(), &[app, "-d", &bin, &add]);
     let origin = of_kind(&needs, "program-relative");
