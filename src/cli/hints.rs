@@ -7,7 +7,7 @@ use extract_elf_so::{Evidence, Kind, Need, Priority, Remedy, WholeDir, human};
 /// to be asked for.
 pub fn flag(remedy: &Remedy) -> Option<String> {
     Some(match remedy {
-        Remedy::Automatic => return None,
+        Remedy::Automatic | Remedy::Unavailable => return None,
         Remedy::Users => "--users".to_string(),
         Remedy::Gconv => "--gconv".to_string(),
         Remedy::Shell => "--shell".to_string(),
@@ -58,6 +58,9 @@ fn why(need: &Need) -> Option<String> {
             "it loads code at run time, and that directory holds {}",
             count("shared object")
         ),
+        Kind::DlopenNote if need.remedy == Remedy::Unavailable => {
+            "not found where dlopen from it would look".into()
+        }
         Kind::DlopenNote => return None,
         Kind::ProgramRelative => match &need.evidence {
             Evidence::Origin(_) => format!(
@@ -127,6 +130,7 @@ mod tests {
     fn flags_as_a_user_types_them() {
         let cases = [
             (Remedy::Automatic, None),
+            (Remedy::Unavailable, None),
             (Remedy::Users, Some("--users")),
             (Remedy::Gconv, Some("--gconv")),
             (Remedy::Shell, Some("--shell")),

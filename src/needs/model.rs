@@ -92,6 +92,9 @@ impl fmt::Display for Evidence {
 pub enum Remedy {
     /// Nothing to ask for: packed whenever the root has it.
     Automatic,
+    /// Nothing to ask for: the root has nothing that meets it where it is
+    /// looked for.
+    Unavailable,
     /// A passwd and a group file.
     Users,
     /// The gconv configuration and modules.

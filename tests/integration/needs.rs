@@ -381,6 +381,39 @@ fn dlopen_notes_required_are_packed_the_others_hinted() {
     run_tool(dir.path(), ["--dlopen-notes", "required", &app]).expect_code(2);
 }
 
+/// A note's library the root does not have gets no flag that would not
+/// pack it: `--dlopen-notes` cannot meet it.
+#[test]
+fn a_note_library_that_cannot_be_found_gets_no_flag() {
+    let dir = tmp();
+    let (bin, lib) = (dir.path().join("bin"), dir.path().join("lib"));
+    fs::create_dir_all(&bin).unwrap();
+    fs::create_dir_all(&lib).unwrap();
+    fs::copy(fx("note/bin/app"), bin.join("app")).unwrap();
+    fs::copy(fx("note/lib/libplug.so.1"), lib.join("libplug.so.1")).unwrap();
+    let app = bin.join("app");
+    let hint = format!(
+        "{}: .note.dlopen names libreco.so.1 (feature reco, recommended) (not found where \
+         dlopen from it would look)",
+        app.display()
+    );
+    for level in [None, Some("--dlopen-notes=recommended")] {
+        let mut args = vec![s(&app)];
+        args.extend(level);
+        assert_eq!(
+            hints_of(dir.path(), &args),
+            std::slice::from_ref(&hint),
+            "{level:?}"
+        );
+        let needs = needs_of(dir.path(), &args);
+        let notes = of_kind(&needs, "dlopen-note");
+        let unmet: Vec<&&Value> = notes.iter().filter(|n| n["met"] == false).collect();
+        assert_eq!(unmet.len(), 2, "{notes:?}");
+        assert!(unmet.iter().all(|n| n["flag"].is_null()), "{notes:?}");
+    }
+    run_tool(dir.path(), ["--strict", s(&app)]).expect_code(1);
+}
+
 #[test]
 fn a_malformed_note_is_a_warning_and_a_missing_required_library_an_error() {
     let dir = tmp();
