@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 use extract_elf_so::Priority;
 
+/// The value an optional list flag (`--users`, `--gconv`, `--tzdata`) takes
+/// when given bare: a NUL, which no argument can hold.
+pub const BARE: &str = "\0";
+
 const EXAMPLES: &str = "\
 Examples:
   Pack redis-server and its libraries into rootfs.tar.gz:
@@ -149,7 +153,7 @@ pub struct Cli {
         value_name = "NAME,...",
         num_args = 0..=1,
         require_equals = true,
-        default_missing_value = "",
+        default_missing_value = BARE,
         value_delimiter = ',',
         help_heading = "Run-time needs"
     )]
@@ -161,7 +165,7 @@ pub struct Cli {
         value_name = "CHARSET,...",
         num_args = 0..=1,
         require_equals = true,
-        default_missing_value = "",
+        default_missing_value = BARE,
         value_delimiter = ',',
         help_heading = "Run-time needs"
     )]
@@ -173,7 +177,7 @@ pub struct Cli {
         value_name = "ZONE,...",
         num_args = 0..=1,
         require_equals = true,
-        default_missing_value = "",
+        default_missing_value = BARE,
         value_delimiter = ',',
         help_heading = "Run-time needs"
     )]
