@@ -127,10 +127,6 @@ pub struct Cli {
     #[arg(long, help_heading = "Resolution")]
     pub allow_missing: bool,
 
-    /// Fail (exit 1, nothing written) when a run-time need that gets a hint is not met
-    #[arg(long, help_heading = "Resolution")]
-    pub strict: bool,
-
     /// Add what host name lookup needs: NSS modules, nsswitch.conf, hosts, services, protocols
     #[arg(long = "nss-net", help_heading = "Extra files")]
     pub nss_net: bool,
@@ -198,13 +194,18 @@ pub struct Cli {
     /// Add a library by name, found as dlopen from the first input would find it (repeatable)
     #[arg(long, value_name = "SONAME", help_heading = "Run-time needs")]
     pub dlopen: Vec<OsString>,
+
     /// Also pack the libraries .note.dlopen notes name down to LEVEL (required ones always are)
     #[arg(
         long = "dlopen-notes",
         value_name = "LEVEL",
-        help_heading = "Extra files"
+        help_heading = "Run-time needs"
     )]
     pub dlopen_notes: Option<NoteLevel>,
+
+    /// Fail (exit 1, nothing written) when a run-time need that gets a hint is not met
+    #[arg(long, help_heading = "Run-time needs")]
+    pub strict: bool,
 
     /// Print what would be written (path, kind, source or target), and write nothing
     #[arg(long, help_heading = "Inspect without writing")]
