@@ -841,6 +841,42 @@ fn real_programs_get_the_hints_they_need() {
     }
 }
 
+/// Real programs packed with the flags their hints name print no hint and
+/// pass `--strict`: each flag packs what meets its need. perl names its
+/// module directory through a link (`perl/5.36 -> 5.36.0` on Debian 12).
+#[test]
+fn real_programs_packed_with_their_hinted_flags_get_no_hint() {
+    let dir = tmp();
+    let programs = [
+        "/usr/bin/perl",
+        "/usr/bin/sqlite3",
+        "/usr/bin/ssh-keygen",
+        "/usr/bin/id",
+        "/usr/bin/iconv",
+        "/usr/bin/date",
+        "/usr/bin/python3",
+        "/usr/sbin/nginx",
+        "/usr/bin/convert",
+    ];
+    for program in programs {
+        if !crate::util::require(have(program), &format!("{program} is not installed")) {
+            continue;
+        }
+        let hints = hints_of(dir.path(), &[program]);
+        let flags: Vec<String> = hints.iter().flat_map(|h| hint_flags(h)).collect();
+        assert!(!flags.is_empty(), "{program}: no hint");
+        let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+        args.push(program);
+        assert_eq!(
+            hints_of(dir.path(), &args),
+            Vec::<String>::new(),
+            "{args:?}"
+        );
+        args.insert(0, "--strict");
+        run_tool(dir.path(), &args).expect_code(0);
+    }
+}
+
 /// The run-time facts of the host's libraries agree with what their section
 /// headers say (which the tool never reads): the number of dynamic symbols,
 /// and the undefined ones asked about.
