@@ -44,7 +44,9 @@ pub use image::{
     report_json as image_report_json, report_text as image_report_text, summary as image_summary,
     write_image,
 };
-pub use needs::{DlopenEntry, EXCEPTIONS, Evidence, Kind, Need, Priority, Remedy, gconv_dir};
+pub use needs::{
+    DlopenEntry, EXCEPTIONS, Evidence, Kind, Need, Priority, Remedy, WholeDir, gconv_dir,
+};
 pub use pipeline::{ExtraFile, Options, plan};
 pub use plan::{DroppedSetid, Entry, Plan, Planned, Role};
 pub use resolve::Missing;

@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 use extract_elf_so::Priority;
 
+/// The value an optional list flag (`--users`, `--gconv`, `--tzdata`) takes
+/// when given bare: a NUL, which no argument can hold.
+pub const BARE: &str = "\0";
+
 const EXAMPLES: &str = "\
 Examples:
   Pack redis-server and its libraries into rootfs.tar.gz:
@@ -18,8 +22,8 @@ Examples:
   A scratch image of wrk that can resolve host names and verify TLS peers:
     extract-elf-so -z --nss-net --cert /usr/bin/wrk
 
-  nginx with its configuration, users, modules and the directories it writes:
-    extract-elf-so --users=www-data --add-file /etc/nginx --add-file /usr/share/nginx \\
+  nginx with its configuration, users, time zones, modules and the directories it writes:
+    extract-elf-so --users=www-data --tzdata --add-file /etc/nginx --add-file /usr/share/nginx \\
       --add-file /usr/lib/nginx/modules --mkdir /run --mkdir /var/lib/nginx \\
       --mkdir /var/log/nginx /usr/sbin/nginx
 
@@ -124,10 +128,6 @@ pub struct Cli {
     #[arg(long, help_heading = "Resolution")]
     pub allow_missing: bool,
 
-    /// Fail (exit 1, nothing written) when a run-time need that gets a hint is not met
-    #[arg(long, help_heading = "Resolution")]
-    pub strict: bool,
-
     /// Add what host name lookup needs: NSS modules, nsswitch.conf, hosts, services, protocols
     #[arg(long = "nss-net", help_heading = "Extra files")]
     pub nss_net: bool,
@@ -150,7 +150,7 @@ pub struct Cli {
         value_name = "NAME,...",
         num_args = 0..=1,
         require_equals = true,
-        default_missing_value = "",
+        default_missing_value = BARE,
         value_delimiter = ',',
         help_heading = "Run-time needs"
     )]
@@ -162,7 +162,7 @@ pub struct Cli {
         value_name = "CHARSET,...",
         num_args = 0..=1,
         require_equals = true,
-        default_missing_value = "",
+        default_missing_value = BARE,
         value_delimiter = ',',
         help_heading = "Run-time needs"
     )]
@@ -174,7 +174,7 @@ pub struct Cli {
         value_name = "ZONE,...",
         num_args = 0..=1,
         require_equals = true,
-        default_missing_value = "",
+        default_missing_value = BARE,
         value_delimiter = ',',
         help_heading = "Run-time needs"
     )]
@@ -195,13 +195,18 @@ pub struct Cli {
     /// Add a library by name, found as dlopen from the first input would find it (repeatable)
     #[arg(long, value_name = "SONAME", help_heading = "Run-time needs")]
     pub dlopen: Vec<OsString>,
+
     /// Also pack the libraries .note.dlopen notes name down to LEVEL (required ones always are)
     #[arg(
         long = "dlopen-notes",
         value_name = "LEVEL",
-        help_heading = "Extra files"
+        help_heading = "Run-time needs"
     )]
     pub dlopen_notes: Option<NoteLevel>,
+
+    /// Fail (exit 1, nothing written) when a run-time need that gets a hint is not met
+    #[arg(long, help_heading = "Run-time needs")]
+    pub strict: bool,
 
     /// Print what would be written (path, kind, source or target; names escaped), and write nothing
     #[arg(long, help_heading = "Inspect without writing")]

@@ -1,25 +1,35 @@
 //! Run-time needs in words: the flag that meets each one, and the `hint:`
 //! lines printed after the summary.
 
-use extract_elf_so::{Evidence, Kind, Need, Priority, Remedy, human};
+use extract_elf_so::{Evidence, Kind, Need, Priority, Remedy, WholeDir, human};
 
 /// The flag that meets a need, as a user types it; `None` when nothing is
 /// to be asked for.
 pub fn flag(remedy: &Remedy) -> Option<String> {
     Some(match remedy {
-        Remedy::Automatic => return None,
+        Remedy::Automatic | Remedy::Unavailable => return None,
         Remedy::Users => "--users".to_string(),
         Remedy::Gconv => "--gconv".to_string(),
         Remedy::Shell => "--shell".to_string(),
         Remedy::TimeZones => "--tzdata".to_string(),
-        Remedy::AddFile(path) => format!("--add-file {}", path.display()),
+        Remedy::AddFile(dir) => format!("--add-file {}", add_file(dir)),
         Remedy::DlopenNotes(Priority::Suggested) => "--dlopen-notes suggested".to_string(),
         Remedy::DlopenNotes(_) => "--dlopen-notes recommended".to_string(),
         Remedy::Dest(dir) => format!("-d {}", dir.display()),
         Remedy::DestAndAdd { dest, add } => {
-            format!("-d {} --add-file {}", dest.display(), add.display())
+            format!("-d {} --add-file {}", dest.display(), add_file(add))
         }
     })
+}
+
+/// The value of `--add-file` that packs a whole directory: `DIR`, or
+/// `SRC:DIR` when its contents come from elsewhere.
+fn add_file(dir: &WholeDir) -> String {
+    if dir.src == dir.at {
+        dir.at.display().to_string()
+    } else {
+        format!("{}:{}", dir.src.display(), dir.at.display())
+    }
 }
 
 /// Why the evidence means the need.
@@ -48,6 +58,9 @@ fn why(need: &Need) -> Option<String> {
             "it loads code at run time, and that directory holds {}",
             count("shared object")
         ),
+        Kind::DlopenNote if need.remedy == Remedy::Unavailable => {
+            "not found where dlopen from it would look".into()
+        }
         Kind::DlopenNote => return None,
         Kind::ProgramRelative => match &need.evidence {
             Evidence::Origin(_) => format!(
@@ -106,17 +119,29 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
+    fn whole(src: &str, at: &str) -> WholeDir {
+        WholeDir {
+            src: src.into(),
+            at: at.into(),
+        }
+    }
+
     #[test]
     fn flags_as_a_user_types_them() {
         let cases = [
             (Remedy::Automatic, None),
+            (Remedy::Unavailable, None),
             (Remedy::Users, Some("--users")),
             (Remedy::Gconv, Some("--gconv")),
             (Remedy::Shell, Some("--shell")),
             (Remedy::TimeZones, Some("--tzdata")),
             (
-                Remedy::AddFile("/usr/lib/nginx/modules".into()),
+                Remedy::AddFile(whole("/usr/lib/nginx/modules", "/usr/lib/nginx/modules")),
                 Some("--add-file /usr/lib/nginx/modules"),
+            ),
+            (
+                Remedy::AddFile(whole("/sys/root/usr/lib/m", "/usr/lib/m")),
+                Some("--add-file /sys/root/usr/lib/m:/usr/lib/m"),
             ),
             (
                 Remedy::DlopenNotes(Priority::Recommended),
@@ -130,7 +155,7 @@ mod tests {
             (
                 Remedy::DestAndAdd {
                     dest: "/j/bin".into(),
-                    add: "/j/lib".into(),
+                    add: whole("/j/lib", "/j/lib"),
                 },
                 Some("-d /j/bin --add-file /j/lib"),
             ),

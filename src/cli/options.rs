@@ -9,7 +9,7 @@ use extract_elf_so::{
 };
 
 use super::Usage;
-use super::args::{Cli, NoteLevel};
+use super::args::{BARE, Cli, NoteLevel};
 
 /// Turns parsed flags into library options.
 pub fn options(cli: &Cli) -> anyhow::Result<Options> {
@@ -35,8 +35,8 @@ pub fn options(cli: &Cli) -> anyhow::Result<Options> {
         nss_net: cli.nss_net,
         cert: cli.cert,
         users: cli.users.as_deref().map(names),
-        gconv: cli.gconv.as_deref().map(names),
-        tzdata: cli.tzdata.as_deref().map(names),
+        gconv: cli.gconv.as_deref().map(names_or_all),
+        tzdata: cli.tzdata.as_deref().map(names_or_all),
         locales: cli.locale.clone(),
         shell: cli.shell,
         mkdirs,
@@ -54,10 +54,20 @@ pub fn options(cli: &Cli) -> anyhow::Result<Options> {
 fn names(given: &[String]) -> Vec<String> {
     given
         .iter()
-        .map(|n| n.trim())
+        .map(|n| n.trim_matches(|c: char| c.is_whitespace() || c == '\0'))
         .filter(|n| !n.is_empty())
         .map(String::from)
         .collect()
+}
+
+/// The names of a list where none means all (`--gconv`, `--tzdata`): the
+/// flag given bare as well as with names still asks for all.
+fn names_or_all(given: &[String]) -> Vec<String> {
+    if given.iter().any(|n| n == BARE) {
+        Vec::new()
+    } else {
+        names(given)
+    }
 }
 
 /// Parses `--mkdir PATH[:MODE]`: MODE is octal, up to 7777, 0755 if left out.
@@ -289,7 +299,7 @@ mod tests {
     #[test]
     fn optional_values_take_an_equals_sign() {
         let cli = parse(&["--users", "/usr/sbin/nginx"]);
-        assert_eq!(cli.users, Some(vec![String::new()]));
+        assert_eq!(cli.users, Some(vec![BARE.to_string()]));
         assert_eq!(cli.inputs, vec![PathBuf::from("/usr/sbin/nginx")]);
         let opts = options(&cli).unwrap();
         assert_eq!(opts.users, Some(vec![]));
@@ -320,5 +330,29 @@ mod tests {
         assert_eq!(opts.dlopen, vec![OsString::from("libz.so.1")]);
         assert!(opts.shell);
         assert!(opts.locales.is_empty() && opts.mkdirs.is_empty());
+    }
+
+    #[test]
+    fn a_bare_list_flag_beside_named_ones_still_asks_for_all() {
+        let cli = parse(&[
+            "--tzdata",
+            "--tzdata=Europe/Paris",
+            "--gconv=latin1",
+            "--gconv",
+            "--users",
+            "--users=www-data",
+            "a",
+        ]);
+        let opts = options(&cli).unwrap();
+        assert_eq!(opts.tzdata, Some(vec![]), "every zone");
+        assert_eq!(opts.gconv, Some(vec![]), "every module");
+        // The default accounts are always there: the names add to them.
+        assert_eq!(opts.users, Some(vec!["www-data".to_string()]));
+        let cli = parse(&["--gconv=latin1", "--gconv=UTF-16", "a"]);
+        let opts = options(&cli).unwrap();
+        assert_eq!(
+            opts.gconv,
+            Some(vec!["latin1".to_string(), "UTF-16".into()])
+        );
     }
 }

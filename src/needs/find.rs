@@ -8,9 +8,10 @@
 //! directory that is not one of the exceptions, a recommended note.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use super::load::{LIBGCC_S_SONAME, Loaded, libc_of, load};
+use super::load::{LIBGCC_S_SONAME, Loaded, libc_of, load, note_caller};
 use super::model::{Evidence, Kind, Need, Remedy};
 use super::objects::{
     GCONV, LIBGCC_S, Objects, SHELL, TIME_ZONES, USERS_BY_NAME, USERS_OTHER, among,
@@ -20,7 +21,7 @@ use super::places::{
     real_dir,
 };
 use super::{plugins, relative};
-use crate::elf::Priority;
+use crate::elf::{DlopenEntry, Priority};
 use crate::fsroot::{Root, normalize};
 use crate::loader::Libc;
 use crate::resolve::{Closure, Context};
@@ -193,6 +194,7 @@ impl<'a> Finder<'a> {
                     let met = entry.sonames.iter().any(|n| loaded(closure, n).is_some());
                     let remedy = match entry.priority {
                         Priority::Required => Remedy::Automatic,
+                        _ if !met && !self.findable(closure, index, entry) => Remedy::Unavailable,
                         level => Remedy::DlopenNotes(level),
                     };
                     let hint = entry.priority == Priority::Recommended;
@@ -219,6 +221,17 @@ impl<'a> Finder<'a> {
             };
             found.add(note);
         }
+    }
+}
+
+impl Finder<'_> {
+    /// Whether a `dlopen` from object `index` of `closure` would find one
+    /// of the libraries `entry` names, as loading it would (on a copy).
+    fn findable(&self, closure: &Closure, index: usize, entry: &DlopenEntry) -> bool {
+        let names: Vec<OsString> = entry.sonames.iter().map(OsString::from).collect();
+        let caller = note_caller(closure, index);
+        let mut copy = closure.clone();
+        copy.dlopen_first(self.ctx, caller, &names, false).is_some()
     }
 }
 

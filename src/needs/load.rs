@@ -56,7 +56,6 @@ pub fn load(
     let mut loaded = Vec::new();
     for (index, closure) in closures.iter_mut().enumerate() {
         let libc = libc_of(closure);
-        let musl = closure.loader.libc == Libc::Musl;
         let mut libgcc_tried = false;
         let mut next = 0;
         while next < closure.objects.len() {
@@ -69,8 +68,7 @@ pub fn load(
                     continue;
                 }
                 let names: Vec<OsString> = entry.sonames.iter().map(OsString::from).collect();
-                // musl's dlopen searches with the program's chain, not the caller's.
-                let caller = if musl { 0 } else { next };
+                let caller = note_caller(closure, next);
                 let from = closure.objects.len();
                 let required = entry.priority == Priority::Required;
                 closure.dlopen_first(ctx, caller, &names, required);
@@ -88,6 +86,17 @@ pub fn load(
         }
     }
     loaded
+}
+
+/// The object whose search a `dlopen` from object `index` of `closure`
+/// uses: itself, but for musl, whose dlopen searches with the program's
+/// chain.
+pub fn note_caller(closure: &Closure, index: usize) -> usize {
+    if closure.loader.libc == Libc::Musl {
+        0
+    } else {
+        index
+    }
 }
 
 /// The index of glibc's `libc.so.6` in a glibc closure.

@@ -23,6 +23,6 @@ mod relative;
 pub use crate::elf::{DlopenEntry, Priority};
 pub use find::Finder;
 pub use load::Cause;
-pub use model::{Evidence, Kind, Need, Remedy};
+pub use model::{Evidence, Kind, Need, Remedy, WholeDir};
 pub use places::gconv_dir_of as gconv_dir;
 pub use plugins::EXCEPTIONS;

@@ -92,6 +92,9 @@ impl fmt::Display for Evidence {
 pub enum Remedy {
     /// Nothing to ask for: packed whenever the root has it.
     Automatic,
+    /// Nothing to ask for: the root has nothing that meets it where it is
+    /// looked for.
+    Unavailable,
     /// A passwd and a group file.
     Users,
     /// The gconv configuration and modules.
@@ -100,14 +103,24 @@ pub enum Remedy {
     Shell,
     /// The time zone database.
     TimeZones,
-    /// This directory (or file) of the root, whole, at its own path.
-    AddFile(PathBuf),
+    /// A directory of the root, whole, at the path where it is looked for.
+    AddFile(WholeDir),
     /// The libraries of dlopen notes down to this priority.
     DlopenNotes(Priority),
     /// The program kept in its own directory.
     Dest(PathBuf),
     /// The program kept in its own directory, with a directory beside it.
-    DestAndAdd { dest: PathBuf, add: PathBuf },
+    DestAndAdd { dest: PathBuf, add: WholeDir },
+}
+
+/// A directory to pack whole: its contents taken from `src` on the host,
+/// placed at `at` in the archive. `src` is `at` itself when that is a
+/// directory of the host; otherwise (inside a sysroot, or when `at` is a
+/// link) it is the real directory's host path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WholeDir {
+    pub src: PathBuf,
+    pub at: PathBuf,
 }
 
 /// One thing a packed object asks for at run time.

@@ -9,8 +9,10 @@
 //! (`src/time/__tz.c`) and has no gconv.
 
 use std::collections::HashSet;
+use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::model::WholeDir;
 use super::objects::Objects;
 use crate::fsroot::Root;
 use crate::loader::{Libc, Loader, directories};
@@ -84,6 +86,19 @@ pub fn real_dir(root: &Root, dir: &Path) -> Option<PathBuf> {
     root.is_dir(&followed.real).then_some(followed.real)
 }
 
+/// How to pack a directory whole at `at` in the archive, as `--add-file`
+/// takes it: `host` is `at`'s host path and `real_host` the real
+/// directory's. `at` alone serves when it is the host path of a directory
+/// (not a link, which `--add-file` would pack as a link); otherwise the
+/// contents come from the real directory.
+pub fn whole_dir(host: &Path, real_host: &Path, at: &Path) -> WholeDir {
+    let plain = host == at && fs::symlink_metadata(host).is_ok_and(|m| m.is_dir());
+    WholeDir {
+        src: if plain { at } else { real_host }.to_path_buf(),
+        at: at.to_path_buf(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +146,30 @@ mod tests {
         ]);
         assert!(has_users(&with_group));
         assert!(!has_zoneinfo(&with_group, Libc::Glibc));
+    }
+
+    #[test]
+    fn a_whole_directory_comes_from_its_real_path_unless_it_is_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("modules-1.0");
+        std::fs::create_dir(&real).unwrap();
+        let link = tmp.path().join("modules");
+        std::os::unix::fs::symlink("modules-1.0", &link).unwrap();
+        // A directory of the host: packed from where it is.
+        let plain = whole_dir(&real, &real, &real);
+        assert_eq!((plain.src.as_path(), plain.at.as_path()), (&*real, &*real));
+        // A link: the contents of its target, at the link's path.
+        let linked = whole_dir(&link, &real, &link);
+        assert_eq!(
+            (linked.src.as_path(), linked.at.as_path()),
+            (&*real, &*link)
+        );
+        // Inside a sysroot: from the root's copy, at the in-root path.
+        let in_root = Path::new("/usr/lib/plugins");
+        let rooted = whole_dir(&tmp.path().join("usr/lib/plugins"), &real, in_root);
+        assert_eq!(
+            (rooted.src.as_path(), rooted.at),
+            (&*real, in_root.to_path_buf())
+        );
     }
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use super::model::{Evidence, Kind, Need, Remedy};
 use super::objects::{LOADERS, Objects, among, elf_kind};
-use super::places::real_dir;
+use super::places::{real_dir, whole_dir};
 use crate::elf::{FileId, Header};
 use crate::fsroot::{Root, normalize};
 use crate::resolve::{Closure, Object};
@@ -138,7 +138,7 @@ pub fn find(
         }
     }
     collapse(&mut found);
-    found.into_iter().map(|f| need(f, image)).collect()
+    found.into_iter().map(|f| need(root, f, image)).collect()
 }
 
 /// Drops each directory whose shared objects all lie in directories found below it.
@@ -161,7 +161,7 @@ fn collapse(found: &mut Vec<Found>) {
 }
 
 /// The need for one directory.
-fn need(found: Found, image: &Root) -> Need {
+fn need(root: &Root, found: Found, image: &Root) -> Need {
     let excepted = found.carrier.facts.soname.as_ref().is_some_and(|soname| {
         let soname = soname.to_string_lossy();
         EXCEPTIONS
@@ -178,7 +178,11 @@ fn need(found: Found, image: &Root) -> Need {
         object: normalize(found.carrier.loc.path()),
         id: found.carrier.id,
         evidence: Evidence::String(found.spelled),
-        remedy: Remedy::AddFile(found.dir.clone()),
+        remedy: Remedy::AddFile(whole_dir(
+            &root.to_host(&found.dir),
+            &root.to_host(&found.real),
+            &found.dir,
+        )),
         met,
         hint: !excepted,
         path: Some(found.dir),

@@ -4,10 +4,10 @@
 //! - **`$ORIGIN`**: a DT_RPATH or DT_RUNPATH element with `$ORIGIN` names a
 //!   directory beside the program (the JDK's `bin/java` searches
 //!   `$ORIGIN/../lib`). The libraries the loader finds there are packed
-//!   beside the program wherever it goes; any other file of that directory
-//!   that the image lacks where the program will look (same name, the
-//!   element expanded from the program's place in the archive) is a need.
-//!   Shared objects of another class or machine do not count, nor do
+//!   beside the program wherever it goes; the other files of that directory
+//!   are a need, met when the image has each where the program will look
+//!   (same name, the element expanded from the program's place in the
+//!   archive). Shared objects of another class or machine do not count, nor do
 //!   libraries a `.note.dlopen` of the closure names, nor the program's own
 //!   directory (its siblings; see the next rule), nor the loader's and the
 //!   standard program directories.
@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 
 use super::model::{Evidence, Kind, Need, Remedy};
 use super::objects::{Objects, elf_kind};
-use super::places::{has_file, real_dir};
+use super::places::{has_file, real_dir, whole_dir};
+use crate::elf::FileId;
 use crate::fsroot::{Root, normalize};
 use crate::loader::substitute;
 use crate::resolve::{Closure, Loc, Object};
@@ -160,7 +161,9 @@ fn origin(
         .map(|e| e.file_name())
         .collect();
     names.sort();
-    let (mut count, mut size, mut at_own_place) = (0u64, 0u64, true);
+    // The closure's own libraries there are placed beside the program.
+    let loaded: HashSet<FileId> = closure.objects.iter().map(|o| o.id).collect();
+    let (mut any, mut count, mut size, mut at_own_place) = (false, 0u64, 0u64, true);
     for name in names {
         let Ok(meta) = fs::metadata(host_dir.join(&name)) else {
             continue;
@@ -168,23 +171,29 @@ fn origin(
         let foreign = elf_kind(&host_dir.join(&name))
             .is_some_and(|k| k != (kind.class, kind.data, kind.machine));
         let named = noted.contains(name.to_string_lossy().as_ref());
-        if !meta.is_file() || foreign || named || has_file(image, &there.join(&name)) {
+        if !meta.is_file() || foreign || named || loaded.contains(&FileId::of(&meta)) {
+            continue;
+        }
+        any = true;
+        if has_file(image, &there.join(&name)) {
             continue;
         }
         count += 1;
         size += meta.len();
         at_own_place &= has_file(image, &dir.join(&name));
     }
-    if count == 0 {
+    if !any {
         return None;
     }
-    let remedy = match (moved, at_own_place) {
+    let add = whole_dir(&host_dir, &real_host, &dir);
+    let met = count == 0;
+    let remedy = match (moved, at_own_place && !met) {
         (true, true) => Remedy::Dest(own.clone()),
         (true, false) => Remedy::DestAndAdd {
             dest: own.clone(),
-            add: dir.clone(),
+            add,
         },
-        (false, _) => Remedy::AddFile(dir.clone()),
+        (false, _) => Remedy::AddFile(add),
     };
     Some(Need {
         kind: Kind::ProgramRelative,
@@ -192,7 +201,7 @@ fn origin(
         id: input.id,
         evidence: Evidence::Origin(String::from_utf8_lossy(element).into_owned()),
         remedy,
-        met: false,
+        met,
         hint: true,
         path: Some(dir),
         files: Some((count, size)),

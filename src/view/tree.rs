@@ -147,7 +147,10 @@ impl Printer<'_> {
             };
             let files = need
                 .files
-                .map(|(n, size)| format!("{n} files, {}; ", super::human(size)))
+                .map(|(n, size)| {
+                    let s = if n == 1 { "" } else { "s" };
+                    format!("{n} file{s}, {}; ", super::human(size))
+                })
                 .unwrap_or_default();
             let state = match (need.met, (self.flag)(&need.remedy)) {
                 (true, _) => "met".to_string(),

@@ -597,6 +597,47 @@ fn help_exits_zero_with_examples() {
     assert_eq!(listing(dir.path()), Vec::<String>::new());
 }
 
+/// The flags of run-time needs sit under one heading of `--help`, each
+/// with a line saying what it does.
+#[test]
+fn help_lists_the_run_time_need_flags_under_one_heading() {
+    let dir = tmp();
+    let out = run(dir.path(), ["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = help
+        .lines()
+        .skip_while(|l| *l != "Run-time needs:")
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .collect();
+    let mut flags = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(flag) = line.trim_start().strip_prefix("--") else {
+            continue;
+        };
+        let name = flag.split(['[', ' ']).next().unwrap();
+        let said = lines.get(i + 1).is_some_and(|l| l.trim().len() > 20);
+        assert!(said, "--{name} has no description:\n{help}");
+        flags.push(format!("--{name}"));
+    }
+    assert_eq!(
+        flags,
+        [
+            "--users",
+            "--gconv",
+            "--tzdata",
+            "--locale",
+            "--shell",
+            "--mkdir",
+            "--dlopen",
+            "--dlopen-notes",
+            "--strict"
+        ],
+        "{help}"
+    );
+}
+
 // ---------------------------------------------------------------- nothing lost
 
 #[test]

@@ -11,16 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{Run, fx, have, mini_sysroot, run_tool, s, tmp, write};
-
-/// The `hint:` lines of a run, without their prefix.
-fn hints(run: &Run) -> Vec<String> {
-    run.stderr
-        .lines()
-        .filter_map(|l| l.strip_prefix("extract-elf-so: hint: "))
-        .map(str::to_string)
-        .collect()
-}
+use crate::util::{fx, have, hint_flags, mini_sysroot, run_tool, s, tmp, write};
 
 /// Runs the tool with `args` and returns its hint lines, checking it
 /// succeeded and printed the summary line before them.
@@ -38,7 +29,7 @@ fn hints_of(dir: &Path, args: &[&str]) -> Vec<String> {
         "hints come after the summary:\n{}",
         run.stderr
     );
-    hints(&run)
+    run.hints()
 }
 
 /// The `needs` array of `--json` with `args`.
@@ -314,7 +305,7 @@ fn dlopen_notes_required_are_packed_the_others_hinted() {
         archive.dump()
     );
     assert_eq!(
-        hints(&run),
+        run.hints(),
         [format!(
             "{app}: .note.dlopen names libreco.so.1 (feature reco, recommended): --dlopen-notes recommended"
         )]
@@ -366,7 +357,7 @@ fn dlopen_notes_required_are_packed_the_others_hinted() {
     );
     assert!(archive.named("libsugg.so.1").is_empty());
     let run = run_tool(dir.path(), ["--dlopen-notes", "suggested", &app]);
-    assert_eq!(hints(&run), Vec::<String>::new());
+    assert_eq!(run.hints(), Vec::<String>::new());
     let archive = run.archive();
     for lib in ["libplug.so.1", "libreco.so.1", "libsugg.so.1"] {
         assert!(
@@ -388,6 +379,39 @@ fn dlopen_notes_required_are_packed_the_others_hinted() {
     );
     // Only two levels can be asked for.
     run_tool(dir.path(), ["--dlopen-notes", "required", &app]).expect_code(2);
+}
+
+/// A note's library the root does not have gets no flag that would not
+/// pack it: `--dlopen-notes` cannot meet it.
+#[test]
+fn a_note_library_that_cannot_be_found_gets_no_flag() {
+    let dir = tmp();
+    let (bin, lib) = (dir.path().join("bin"), dir.path().join("lib"));
+    fs::create_dir_all(&bin).unwrap();
+    fs::create_dir_all(&lib).unwrap();
+    fs::copy(fx("note/bin/app"), bin.join("app")).unwrap();
+    fs::copy(fx("note/lib/libplug.so.1"), lib.join("libplug.so.1")).unwrap();
+    let app = bin.join("app");
+    let hint = format!(
+        "{}: .note.dlopen names libreco.so.1 (feature reco, recommended) (not found where \
+         dlopen from it would look)",
+        app.display()
+    );
+    for level in [None, Some("--dlopen-notes=recommended")] {
+        let mut args = vec![s(&app)];
+        args.extend(level);
+        assert_eq!(
+            hints_of(dir.path(), &args),
+            std::slice::from_ref(&hint),
+            "{level:?}"
+        );
+        let needs = needs_of(dir.path(), &args);
+        let notes = of_kind(&needs, "dlopen-note");
+        let unmet: Vec<&&Value> = notes.iter().filter(|n| n["met"] == false).collect();
+        assert_eq!(unmet.len(), 2, "{notes:?}");
+        assert!(unmet.iter().all(|n| n["flag"].is_null()), "{notes:?}");
+    }
+    run_tool(dir.path(), ["--strict", s(&app)]).expect_code(1);
 }
 
 #[test]
@@ -469,12 +493,16 @@ fn plugin_directories_named_by_a_loading_object_get_a_hint() {
     // one four levels down); the parent, the loader's and ld.so.conf's
     // directories are not plugin directories.
     let size = 2 * fs::metadata(fx("leaf/lib/libleaf.so.1.0.0")).unwrap().len();
+    // The flag takes the directory from the root: --add-file reads the host.
+    let host = root.join(&modules[1..]);
+    let hints = hints_of(dir.path(), &args);
     assert_eq!(
-        hints_of(dir.path(), &args),
+        hints,
         [format!(
             "/usr/bin/plugins: has the string \"{modules}\" (it loads code at run time, and \
-             that directory holds 2 shared objects, {}): --add-file {modules}",
-            extract_elf_so::human(size)
+             that directory holds 2 shared objects, {}): --add-file {}:{modules}",
+            extract_elf_so::human(size),
+            host.display()
         )]
     );
     let needs = needs_of(dir.path(), &args);
@@ -483,15 +511,51 @@ fn plugin_directories_named_by_a_loading_object_get_a_hint() {
     assert_eq!(dirs[0]["path"], modules);
     assert_eq!(dirs[0]["files"], 2);
     assert_eq!(dirs[0]["met"], false);
-    // Packed whole (with its .la file), the directory is met. (The library
-    // of another machine there needs a libc the root does not have.)
-    let host = root.join(&modules[1..]);
-    let add = format!("--add-file={}:{modules}", host.display());
-    let mut with = args.to_vec();
-    with.extend([add.as_str(), "--allow-missing"]);
+    // Packed whole with the hinted flag (with its .la file), the directory
+    // is met. (The library of another machine there needs a libc the root
+    // does not have.)
+    let flag = hint_flags(&hints[0]);
+    let mut with: Vec<&str> = args.to_vec();
+    with.extend(flag.iter().map(String::as_str));
+    with.push("--allow-missing");
     assert_eq!(hints_of(dir.path(), &with), Vec::<String>::new());
     let needs = needs_of(dir.path(), &with);
     assert_eq!(of_kind(&needs, "plugin-dir")[0]["met"], true);
+    run_tool(dir.path(), ["--strict"].iter().chain(&with)).expect_code(0);
+}
+
+/// A plugin directory named through a link (as libbluray names
+/// `/usr/lib/jvm/default-java`): `--add-file` of the link would pack only
+/// the link, so the hint takes the contents from the real directory.
+#[test]
+fn a_plugin_directory_named_through_a_link_is_packed_from_its_target() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    plugin_root(&root);
+    let modules = "/usr/lib/x86_64-linux-gnu/needs/modules";
+    let real = root.join("usr/lib/x86_64-linux-gnu/needs/modules-1.0");
+    fs::rename(root.join(&modules[1..]), &real).unwrap();
+    symlink("modules-1.0", root.join(&modules[1..])).unwrap();
+    let program = root.join("usr/bin/plugins");
+    let args = ["--root", s(&root), s(&program)];
+    let hints = hints_of(dir.path(), &args);
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    assert_eq!(
+        hint_flags(&hints[0]),
+        [
+            "--add-file".to_string(),
+            format!("{}:{modules}", real.display())
+        ]
+    );
+    let mut with: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    with.extend(hint_flags(&hints[0]));
+    with.push("--allow-missing".into());
+    let with: Vec<&str> = with.iter().map(String::as_str).collect();
+    assert_eq!(hints_of(dir.path(), &with), Vec::<String>::new());
+    assert_eq!(
+        of_kind(&needs_of(dir.path(), &with), "plugin-dir")[0]["met"],
+        true
+    );
 }
 
 #[test]
@@ -572,11 +636,63 @@ fn files_beside_an_origin_directory_are_not_left_behind_silently() {
         hints_of(dir.path(), &[app, "-d", &bin, &add]),
         Vec::<String>::new()
     );
-    // Libraries found there are packed beside the program: nothing to say.
-    assert_eq!(
-        hints_of(dir.path(), &[&fxs("hello/bin/hello-leaf")]),
-        Vec::<String>::new()
+    // The tree shows it under the program, with what is lacking.
+    let run = run_tool(dir.path(), ["--tree", app]);
+    let want = format!(
+        "    need program-relative {lib}: searches $ORIGIN/../lib (1 file, 12 B; not met: -d {bin} \
+         --add-file {lib})"
     );
+    assert!(run.stdout.lines().any(|l| l == want), "{}", run.stdout);
+    // Met, the need is still there to see, with nothing lacking.
+    let needs = needs_of(dir.path(), &[app, "-d", &bin, &add]);
+    let origin = of_kind(&needs, "program-relative");
+    assert_eq!(origin.len(), 1, "{needs:?}");
+    assert_eq!(
+        (&origin[0]["met"], &origin[0]["files"], &origin[0]["path"]),
+        (
+            &Value::from(true),
+            &Value::from(0),
+            &Value::from(lib.as_str())
+        )
+    );
+    // Libraries found there are packed beside the program: nothing to say.
+    let leaf = fxs("hello/bin/hello-leaf");
+    assert_eq!(hints_of(dir.path(), &[&leaf]), Vec::<String>::new());
+    assert!(of_kind(&needs_of(dir.path(), &[&leaf]), "program-relative").is_empty());
+}
+
+/// Inside a sysroot, the `$ORIGIN` directory comes from the root, where
+/// `--add-file` would read the host.
+#[test]
+fn an_origin_directory_inside_a_root_is_added_from_the_root() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    mini_sysroot(&root);
+    let (bin, lib) = (root.join("opt/od/bin"), root.join("opt/od/lib"));
+    fs::create_dir_all(&bin).unwrap();
+    fs::create_dir_all(&lib).unwrap();
+    fs::copy(fx("origin-data/bin/app"), bin.join("app")).unwrap();
+    for name in ["app.conf", "libleaf.so.1.0.0"] {
+        fs::copy(fx(&format!("origin-data/lib/{name}")), lib.join(name)).unwrap();
+    }
+    symlink("libleaf.so.1.0.0", lib.join("libleaf.so.1")).unwrap();
+    let app = bin.join("app");
+    let args = ["--root", s(&root), s(&app)];
+    let hints = hints_of(dir.path(), &args);
+    assert_eq!(
+        hints,
+        [format!(
+            "/opt/od/bin/app: searches $ORIGIN/../lib (/opt/od/lib holds 1 file, 12 B, that \
+             the image lacks where it will look): -d /opt/od/bin --add-file {}:/opt/od/lib",
+            lib.display()
+        )]
+    );
+    let mut with: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    with.extend(hint_flags(&hints[0]));
+    let with: Vec<&str> = with.iter().map(String::as_str).collect();
+    assert_eq!(hints_of(dir.path(), &with), Vec::<String>::new());
+    let needs = needs_of(dir.path(), &with);
+    assert_eq!(of_kind(&needs, "program-relative")[0]["met"], true);
 }
 
 #[test]
@@ -719,13 +835,45 @@ fn real_programs_get_the_hints_they_need() {
         args.push(program);
         let got: Vec<String> = hints_of(dir.path(), &args)
             .iter()
-            .map(|h| {
-                h.rsplit_once(": ")
-                    .map(|(_, f)| f.to_string())
-                    .unwrap_or_default()
-            })
+            .map(|h| hint_flags(h).join(" "))
             .collect();
         assert_eq!(got, flags, "{program}");
+    }
+}
+
+/// Real programs packed with the flags their hints name print no hint and
+/// pass `--strict`: each flag packs what meets its need. perl names its
+/// module directory through a link (`perl/5.36 -> 5.36.0` on Debian 12).
+#[test]
+fn real_programs_packed_with_their_hinted_flags_get_no_hint() {
+    let dir = tmp();
+    let programs = [
+        "/usr/bin/perl",
+        "/usr/bin/sqlite3",
+        "/usr/bin/ssh-keygen",
+        "/usr/bin/id",
+        "/usr/bin/iconv",
+        "/usr/bin/date",
+        "/usr/bin/python3",
+        "/usr/sbin/nginx",
+        "/usr/bin/convert",
+    ];
+    for program in programs {
+        if !crate::util::require(have(program), &format!("{program} is not installed")) {
+            continue;
+        }
+        let hints = hints_of(dir.path(), &[program]);
+        let flags: Vec<String> = hints.iter().flat_map(|h| hint_flags(h)).collect();
+        assert!(!flags.is_empty(), "{program}: no hint");
+        let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+        args.push(program);
+        assert_eq!(
+            hints_of(dir.path(), &args),
+            Vec::<String>::new(),
+            "{args:?}"
+        );
+        args.insert(0, "--strict");
+        run_tool(dir.path(), &args).expect_code(0);
     }
 }
 

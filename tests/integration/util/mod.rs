@@ -17,6 +17,6 @@ pub use fixtures::{fixtures, have};
 pub use host::{ca_read, ca_write, free_port, is_root, require, which};
 pub use inputs::{fx, hello, hello_leaf, mini_sysroot, musl_ok};
 pub use tool::{
-    Run, assert_fails, expected_summary, run, run_ok, run_tool, run_tool_timeout, tool,
+    Run, assert_fails, expected_summary, hint_flags, run, run_ok, run_tool, run_tool_timeout, tool,
     verbose_sources,
 };

@@ -73,6 +73,24 @@ impl Run {
         self.expect_code(0);
         Archive::read_tar(&self.out)
     }
+
+    /// The `hint:` lines it printed, without their prefix.
+    pub fn hints(&self) -> Vec<String> {
+        self.stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("extract-elf-so: hint: "))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// The flag a `hint:` line ends with, as the arguments a user types
+/// (`--add-file DIR` is two); empty when the line names none.
+pub fn hint_flags(hint: &str) -> Vec<String> {
+    match hint.rsplit_once(": ") {
+        Some((_, flag)) if flag.starts_with('-') => flag.split(' ').map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Runs `extract-elf-so -o <tmp>/out.tar ARGS...` with `tmp` as the current
