@@ -33,83 +33,18 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-me="docker-labs"
+# shellcheck source=lib.sh
+. tests/e2e/lib.sh
+
 lab05_image="extract-elf-so-lab05"
 lab13_image="extract-elf-so-lab13"
 import_image="extract-elf-so-import"
 lab05_container="extract-elf-so-lab05-$$"
 lab13_container="extract-elf-so-lab13-$$"
 import_container="extract-elf-so-import-$$"
-
-say() { printf '%s: %s\n' "$me" "$*" >&2; }
-step() { printf '\n==> %s\n' "$*" >&2; }
-die() {
-    printf '%s: FAILED: %s\n' "$me" "$*" >&2
-    exit 1
-}
-# A missing prerequisite: a failure in CI, a skip elsewhere.
-unavailable() {
-    if [ -n "${CI:-}" ]; then
-        die "$* (CI is set, so this is an error)"
-    fi
-    say "skipped: $*"
-    exit 0
-}
-is_root() { [ "$(id -u)" -eq 0 ]; }
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/extract-elf-so-docker-labs.XXXXXX")"
-dockerd_pid=""
+containers=("$lab05_container" "$lab13_container" "$import_container")
+keep_images="${KEEP_IMAGES:-}"
 http_pid=""
-images=()
-
-cleanup() {
-    local rc=$?
-    set +e
-    if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-        docker rm -f "$lab05_container" "$lab13_container" "$import_container" >/dev/null 2>&1
-        if [ -z "${KEEP_IMAGES:-}" ] && [ "${#images[@]}" -gt 0 ]; then
-            docker rmi -f "${images[@]}" >/dev/null 2>&1
-        fi
-    fi
-    if [ -n "$http_pid" ]; then
-        kill "$http_pid" 2>/dev/null
-        wait "$http_pid" 2>/dev/null
-    fi
-    if [ -n "$dockerd_pid" ]; then
-        kill "$dockerd_pid" 2>/dev/null
-        for _ in $(seq 1 30); do
-            kill -0 "$dockerd_pid" 2>/dev/null || break
-            sleep 1
-        done
-        if kill -0 "$dockerd_pid" 2>/dev/null; then
-            kill -9 "$dockerd_pid" 2>/dev/null
-        fi
-        wait "$dockerd_pid" 2>/dev/null
-    fi
-    rm -rf "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Runs a command with its output in a log, shown only if it fails.
-quietly() {
-    local log="$work/quietly.log"
-    if ! "$@" >"$log" 2>&1; then
-        cat "$log" >&2
-        return 1
-    fi
-}
-
-apt_install() {
-    if ! is_root || ! command -v apt-get >/dev/null 2>&1; then
-        return 1
-    fi
-    say "installing $*"
-    quietly env DEBIAN_FRONTEND=noninteractive apt-get update || return 1
-    quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
-}
 
 # --- prerequisites --------------------------------------------------------
 
@@ -120,56 +55,16 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v timeout >/dev/null 2>&1 || missing+=(coreutils)
-if [ "${#missing[@]}" -gt 0 ]; then
-    apt_install "${missing[@]}" || unavailable "missing packages: ${missing[*]} (install them, as root: apt-get install ${missing[*]})"
-fi
+install_missing "${missing[@]}"
 
-# The Docker daemon: use a running one, or start one.
-if ! docker info >/dev/null 2>&1; then
-    if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
-        apt_install docker.io || unavailable "no Docker daemon, and docker.io could not be installed (needs root and apt-get)"
-    fi
-    is_root || unavailable "no Docker daemon running, and starting one needs root"
-    step "starting dockerd"
-    MOBY_DISABLE_PIGZ=1 dockerd >"$work/dockerd.log" 2>&1 </dev/null &
-    dockerd_pid=$!
-    for _ in $(seq 1 60); do
-        timeout 10 docker info >/dev/null 2>&1 && break
-        kill -0 "$dockerd_pid" 2>/dev/null || break
-        sleep 1
-    done
-    if ! docker info >/dev/null 2>&1; then
-        tail -n 30 "$work/dockerd.log" >&2 || true
-        if kill -0 "$dockerd_pid" 2>/dev/null; then
-            unavailable "dockerd did not answer within 60 s (its log is above)"
-        fi
-        dockerd_pid=""
-        unavailable "dockerd exited at start (its log is above)"
-    fi
-fi
-say "docker server $(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?')"
+# The Docker daemon: use a running one, or start one that reads gzip with
+# Go's reader rather than unpigz.
+dockerd_env=(MOBY_DISABLE_PIGZ=1)
+start_docker
 
-# The tool under test.
-tool="${EXTRACT_ELF_SO:-target/release/extract-elf-so}"
-if [ ! -x "$tool" ]; then
-    if [ -n "${EXTRACT_ELF_SO:-}" ]; then
-        die "EXTRACT_ELF_SO=$tool is not an executable file"
-    fi
-    step "cargo build --release --locked"
-    cargo build --release --locked || die "cargo build --release --locked failed"
-fi
-tool="$(cd "$(dirname "$tool")" && pwd)/$(basename "$tool")"
-say "testing $tool ($("$tool" --version))"
+find_tool
 
-# Free TCP ports on 127.0.0.1, all different: bound at once, then released.
-ports="$(python3 - <<'EOF'
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))
-EOF
-)" || die "could not find free ports"
+ports="$(free_ports 2)" || die "could not find free ports"
 read -r redis_port http_port <<<"$ports"
 
 # docker build in a fresh context directory holding rootfs.tar.gz.
@@ -267,6 +162,7 @@ echo "hello from the host" >"$site/index.html"
 python3 -m http.server "$http_port" --bind 127.0.0.1 --directory "$site" \
     >"$work/http.log" 2>&1 </dev/null &
 http_pid=$!
+pids+=("$http_pid")
 up=""
 for _ in $(seq 1 40); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null; then
@@ -300,7 +196,6 @@ step "image sizes"
 size05="$(image_size "$lab05_image")"
 size13="$(image_size "$lab13_image")"
 size_import="$(image_size "$import_image")"
-mb() { awk -v b="$1" 'BEGIN { printf "%.3f", b / 1000000 }'; }
 printf '| %-6s | %-12s | %-15s | %9s |\n' "Lab" "Program" "Base" "Size (MB)"
 printf '| %6s | %-12s | %-15s | %9s |\n' "------" "------------" "---------------" "---------"
 printf '| %6s | %-12s | %-15s | %9s |\n' "05" "redis-server" "scratch" "$(mb "$size05")"

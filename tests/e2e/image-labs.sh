@@ -36,83 +36,22 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-me="image-labs"
+# shellcheck source=lib.sh
+. tests/e2e/lib.sh
+
 tag="scratch-$$"
 archive_image="extract-elf-so-archive:$tag"
 containers=("extract-elf-so-img05-$$" "extract-elf-so-img13-$$" "extract-elf-so-load-$$" "extract-elf-so-auth-$$")
-
-say() { printf '%s: %s\n' "$me" "$*" >&2; }
-step() { printf '\n==> %s\n' "$*" >&2; }
-die() {
-    printf '%s: FAILED: %s\n' "$me" "$*" >&2
-    exit 1
-}
-unavailable() {
-    if [ -n "${CI:-}" ]; then
-        die "$* (CI is set, so this is an error)"
-    fi
-    say "skipped: $*"
-    exit 0
-}
-is_root() { [ "$(id -u)" -eq 0 ]; }
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/extract-elf-so-image-labs.XXXXXX")"
-dockerd_pid=""
-pids=()
-images=()
 podman_images=()
 podman_containers=()
 
-cleanup() {
-    local rc=$?
-    set +e
-    if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-        docker rm -f "${containers[@]}" >/dev/null 2>&1
-        if [ "${#images[@]}" -gt 0 ]; then
-            docker rmi -f "${images[@]}" >/dev/null 2>&1
-        fi
-    fi
+cleanup_more() {
     if [ "${#podman_containers[@]}" -gt 0 ]; then
         podman rm -f "${podman_containers[@]}" >/dev/null 2>&1
     fi
     if [ "${#podman_images[@]}" -gt 0 ]; then
         podman rmi -f "${podman_images[@]}" >/dev/null 2>&1
     fi
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    if [ -n "$dockerd_pid" ]; then
-        kill "$dockerd_pid" 2>/dev/null
-        for _ in $(seq 1 30); do
-            kill -0 "$dockerd_pid" 2>/dev/null || break
-            sleep 1
-        done
-        kill -0 "$dockerd_pid" 2>/dev/null && kill -9 "$dockerd_pid" 2>/dev/null
-        wait "$dockerd_pid" 2>/dev/null
-    fi
-    rm -rf "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-quietly() {
-    local log="$work/quietly.log"
-    if ! "$@" >"$log" 2>&1; then
-        cat "$log" >&2
-        return 1
-    fi
-}
-
-apt_install() {
-    if ! is_root || ! command -v apt-get >/dev/null 2>&1; then
-        return 1
-    fi
-    say "installing $*"
-    quietly env DEBIAN_FRONTEND=noninteractive apt-get update || return 1
-    quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
 }
 
 # --- prerequisites --------------------------------------------------------
@@ -126,50 +65,13 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
 command -v podman >/dev/null 2>&1 || missing+=(podman)
-if [ "${#missing[@]}" -gt 0 ]; then
-    apt_install "${missing[@]}" || unavailable "missing packages: ${missing[*]} (install them, as root: apt-get install ${missing[*]})"
-fi
+install_missing "${missing[@]}"
 
-if ! docker info >/dev/null 2>&1; then
-    if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
-        apt_install docker.io || unavailable "no Docker daemon, and docker.io could not be installed (needs root and apt-get)"
-    fi
-    is_root || unavailable "no Docker daemon running, and starting one needs root"
-    step "starting dockerd"
-    dockerd >"$work/dockerd.log" 2>&1 </dev/null &
-    dockerd_pid=$!
-    for _ in $(seq 1 60); do
-        timeout 10 docker info >/dev/null 2>&1 && break
-        kill -0 "$dockerd_pid" 2>/dev/null || break
-        sleep 1
-    done
-    if ! docker info >/dev/null 2>&1; then
-        tail -n 30 "$work/dockerd.log" >&2 || true
-        kill -0 "$dockerd_pid" 2>/dev/null || dockerd_pid=""
-        unavailable "dockerd did not start (its log is above)"
-    fi
-fi
-say "docker server $(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?')"
+start_docker
 
-tool="${EXTRACT_ELF_SO:-target/release/extract-elf-so}"
-if [ ! -x "$tool" ]; then
-    if [ -n "${EXTRACT_ELF_SO:-}" ]; then
-        die "EXTRACT_ELF_SO=$tool is not an executable file"
-    fi
-    step "cargo build --release --locked"
-    cargo build --release --locked || die "cargo build --release --locked failed"
-fi
-tool="$(cd "$(dirname "$tool")" && pwd)/$(basename "$tool")"
-say "testing $tool ($("$tool" --version))"
+find_tool
 
-ports="$(python3 - <<'EOF'
-import socket
-socks = [socket.socket() for _ in range(5)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))
-EOF
-)" || die "could not find free ports"
+ports="$(free_ports 5)" || die "could not find free ports"
 read -r reg_port auth_port redis_port http_port load_port <<<"$ports"
 
 # A distribution registry on 127.0.0.1:$2 with storage in $1, basic auth with $3 (an htpasswd file) if given.
@@ -313,7 +215,6 @@ say "auth: a wrong password says: $(cat "$work/wrong.err")"
 # --- sizes ------------------------------------------------------------------------
 
 step "image sizes"
-mb() { awk -v b="$1" 'BEGIN { printf "%.3f", b / 1000000 }'; }
 printf '| %-6s | %-12s | %-26s | %9s |\n' "Lab" "Program" "How" "Size (MB)"
 printf '| %6s | %-12s | %-26s | %9s |\n' "05" "redis-server" "--image docker:// (pulled)" "$(mb "$(docker image inspect -f '{{.Size}}' "$redis_ref")")"
 printf '| %6s | %-12s | %-26s | %9s |\n' "13" "wrk" "--image docker:// (pulled)" "$(mb "$(docker image inspect -f '{{.Size}}' "$wrk_ref")")"
