@@ -155,10 +155,10 @@ out="$(timeout 60 docker run --rm --name "${containers[1]}" --network host "$wrk
     die "lab 13: wrk in the pulled image failed"
 }
 requests="$(printf '%s\n' "$out" | sed -n 's/^ *\([0-9][0-9]*\) requests in .*/\1/p')"
-[ -n "$requests" ] && [ "$requests" -gt 0 ] || {
+if ! { [ -n "$requests" ] && [ "$requests" -gt 0 ]; }; then
     printf '%s\n' "$out" >&2
     die "lab 13: wrk reported no requests"
-}
+fi
 say "lab 13: wrk resolved localhost and made $requests requests"
 
 # --- load: docker-archive ---------------------------------------------------------
