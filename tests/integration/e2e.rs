@@ -7,104 +7,30 @@
 //! their tools too. When something is missing the test panics if `CI` is set
 //! and is skipped with a message otherwise.
 
-use std::ffi::OsStr;
-use std::fs::{self, File};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::fs;
+use std::path::Path;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    self, Archive, EM_AARCH64, EM_X86_64, basename, free_port, fx, have, is_root, musl_ok, require,
-    run_tool, s, unpack,
+    Chroot, EM_AARCH64, EM_X86_64, basename, free_port, fx, have, is_root, musl_ok, path_of,
+    require, s,
 };
-
-/// An unpacked archive with /proc mounted in it; unmounted on drop, before
-/// the directory is removed.
-struct Image {
-    tmp: tempfile::TempDir,
-    dir: PathBuf,
-    listing: Archive,
-    proc_mounted: bool,
-}
-
-impl Drop for Image {
-    fn drop(&mut self) {
-        if self.proc_mounted {
-            let proc = self.dir.join("proc");
-            let ok = Command::new("umount")
-                .arg(&proc)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                let _ = Command::new("umount").arg("-l").arg(&proc).status();
-            }
-        }
-    }
-}
 
 /// Root is needed for chroot and mount.
 fn root_ok() -> bool {
     require(is_root(), "needs root (chroot, mount)")
 }
 
-/// Packs with `args`, unpacks into an empty directory and mounts /proc there.
-/// `None` when /proc cannot be mounted and the test is skipped.
-fn image<I, S>(args: I) -> Option<Image>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let tmp = tempfile::tempdir().expect("temporary directory");
-    let listing = run_tool(tmp.path(), args).archive();
-    let dir = tmp.path().join("img");
-    unpack(&tmp.path().join("out.tar"), &dir);
-    let mut img = Image {
-        dir,
-        tmp,
-        listing,
-        proc_mounted: false,
-    };
-    let proc = img.dir.join("proc");
-    assert!(
-        !proc.exists(),
-        "the archive itself has a /proc entry:\n{}",
-        img.listing.dump()
-    );
-    fs::create_dir(&proc).unwrap();
-    let out = Command::new("mount")
-        .args(["-t", "proc", "proc"])
-        .arg(&proc)
-        .output()
-        .expect("running mount");
-    img.proc_mounted = out.status.success();
-    let why = format!(
-        "cannot mount proc in the chroot: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    if !require(img.proc_mounted, &why) {
-        return None;
-    }
-    Some(img)
-}
-
 /// Runs `prog ARGS` chrooted into the image with an empty environment and
 /// asserts it prints exactly `line`.
-fn assert_runs(img: &Image, prog: &[&str], line: &str) {
-    let out = assert_cmd::Command::new(which("chroot"))
-        .arg(&img.dir)
-        .args(prog)
-        .env_clear()
-        .timeout(Duration::from_secs(60))
-        .output()
-        .expect("running chroot");
+fn assert_runs(img: &Chroot, prog: &[&str], line: &str) {
+    let out = img.command(prog).output().expect("running chroot");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && stdout == format!("{line}\n"),
-        "chroot {} {prog:?}: {}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}\n--- archive ---\n{}",
-        img.dir.display(),
-        out.status,
-        img.listing.dump()
+        "{}",
+        img.report(prog, &out, &format!("should print {line:?}"))
     );
 }
 
@@ -116,7 +42,9 @@ fn pack_and_run(input: &str, extra: &[&str], prog: &str, line: &str) {
     let args: Vec<&str> = std::iter::once(s(&input))
         .chain(extra.iter().copied())
         .collect();
-    let Some(img) = image(args) else { return };
+    let Some(img) = Chroot::pack(args) else {
+        return;
+    };
     assert_runs(&img, &[prog], line);
 }
 
@@ -205,13 +133,11 @@ fn runpath_app_fails_chrooted_like_the_loader_says() {
         return;
     }
     let input = fx("runpath/bin/app");
-    let Some(img) = image([s(&input), "--allow-missing"]) else {
+    let Some(img) = Chroot::pack([s(&input), "--allow-missing"]) else {
         return;
     };
-    let out = Command::new(which("chroot"))
-        .arg(&img.dir)
-        .arg("/usr/local/bin/app")
-        .env_clear()
+    let out = img
+        .command(&["/usr/local/bin/app"])
         .output()
         .expect("running chroot");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -223,16 +149,6 @@ fn runpath_app_fails_chrooted_like_the_loader_says() {
 }
 
 // ------------------------------------------------------------------ redis (lab 05)
-
-/// Kills and reaps the server on every exit path.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
     let out = assert_cmd::Command::new("redis-cli")
@@ -254,25 +170,28 @@ fn redis_server_answers_ping_chrooted() {
     if !require(installed, "redis-server and redis-cli are not installed") {
         return;
     }
-    let Some(img) = image([redis]) else { return };
+    let Some(img) = Chroot::pack([redis]) else {
+        return;
+    };
     let port = free_port();
+    let port_arg = port.to_string();
     let log = img.tmp.path().join("redis.log");
-    let log_file = File::create(&log).unwrap();
-    let child = Command::new(which("chroot"))
-        .arg(&img.dir)
-        .arg("/usr/local/bin/redis-server")
-        .args(["--port", &port.to_string()])
-        .args(["--bind", "127.0.0.1"])
-        .args(["--save", ""])
-        .args(["--appendonly", "no"])
-        .args(["--daemonize", "no"])
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log_file.try_clone().unwrap()))
-        .stderr(Stdio::from(log_file))
-        .spawn()
-        .expect("starting chroot redis-server");
-    let mut server = Server(child);
+    let mut server = img.spawn(
+        &[
+            "/usr/local/bin/redis-server",
+            "--port",
+            &port_arg,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ],
+        &log,
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut reply = None;
     while Instant::now() < deadline {
@@ -370,7 +289,7 @@ fn aarch64_run(rel: &str, line: &str) {
         return;
     }
     let input = fx(rel);
-    let Some(img) = image([s(&input), "--root", SYSROOT]) else {
+    let Some(img) = Chroot::pack([s(&input), "--root", SYSROOT]) else {
         return;
     };
     // Nothing of the host's architecture may leak into the image.
@@ -390,7 +309,7 @@ fn aarch64_run(rel: &str, line: &str) {
         );
     }
     // Run it chrooted through a copy of the static qemu: no host fallback.
-    let qemu = which(QEMU);
+    let qemu = path_of(QEMU);
     fs::copy(&qemu, img.dir.join(".qemu-aarch64-static")).expect("copying qemu");
     let name = basename(rel);
     assert_runs(
@@ -398,11 +317,6 @@ fn aarch64_run(rel: &str, line: &str) {
         &["/.qemu-aarch64-static", &format!("/usr/local/bin/{name}")],
         line,
     );
-}
-
-/// `cmd` on PATH, or in the sbin directories (a user's PATH may lack them).
-fn which(cmd: &str) -> PathBuf {
-    util::which(cmd).unwrap_or_else(|| panic!("{cmd} not on PATH"))
 }
 
 #[test]

@@ -16,111 +16,28 @@
 //! them); when something is missing the test panics if `CI` is set and is
 //! skipped with a message otherwise.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use crate::util::{
-    self, Archive, free_port, have, hint_flags, is_root, require, run_tool, tmp, unpack,
-};
+use crate::util::{self, Chroot, free_port, have, hint_flags, is_root, require, run_tool, tmp};
 
-/// An unpacked archive with /proc mounted and the usual device nodes;
-/// /proc is unmounted on drop, before the directory is removed.
-struct Image {
-    tmp: tempfile::TempDir,
-    dir: PathBuf,
-    listing: Archive,
-    /// The `hint:` lines of the pack that made it.
-    hints: Vec<String>,
-    proc_mounted: bool,
+/// Running a program of an image the way these tests do.
+trait Runs {
+    fn run(&self, prog: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output;
+    fn run_ok(&self, prog: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Vec<u8>;
 }
 
-impl Drop for Image {
-    fn drop(&mut self) {
-        if self.proc_mounted {
-            let proc = self.dir.join("proc");
-            let ok = Command::new("umount")
-                .arg(&proc)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                let _ = Command::new("umount").arg("-l").arg(&proc).status();
-            }
-        }
-    }
-}
-
-impl Image {
-    /// Packs with `args`, unpacks into an empty directory, makes the device
-    /// nodes and mounts /proc there. `None` when the test is skipped.
-    fn new<I, S>(args: I) -> Option<Image>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        let tmp = tempfile::tempdir().expect("temporary directory");
-        let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-        let run = run_tool(tmp.path(), &args);
-        let listing = run.archive();
-        let dir = tmp.path().join("img");
-        unpack(&tmp.path().join("out.tar"), &dir);
-        let mut img = Image {
-            dir,
-            tmp,
-            listing,
-            hints: run.hints(),
-            proc_mounted: false,
-        };
-        let dev = img.dir.join("dev");
-        assert!(!dev.exists(), "the archive has a /dev");
-        fs::create_dir(&dev).unwrap();
-        for (name, minor) in [
-            ("null", "3"),
-            ("zero", "5"),
-            ("random", "8"),
-            ("urandom", "9"),
-        ] {
-            let made = Command::new("mknod")
-                .args(["-m", "666"])
-                .arg(dev.join(name))
-                .args(["c", "1", minor])
-                .status()
-                .is_ok_and(|s| s.success());
-            if !require(made, &format!("cannot make /dev/{name} in the chroot")) {
-                return None;
-            }
-        }
-        let proc = img.dir.join("proc");
-        fs::create_dir(&proc).unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "proc", "proc"])
-            .arg(&proc)
-            .output()
-            .expect("running mount");
-        img.proc_mounted = out.status.success();
-        let why = format!(
-            "cannot mount proc in the chroot: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        if !require(img.proc_mounted, &why) {
-            return None;
-        }
-        Some(img)
-    }
-
-    /// Runs `prog` chrooted with only `env` set and `stdin` as input.
+impl Runs for Chroot {
+    /// Runs `prog` chrooted with a PATH, `env` and `stdin` as input.
     fn run(&self, prog: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
-        let mut cmd = assert_cmd::Command::new(which("chroot"));
-        cmd.arg(&self.dir)
-            .args(prog)
-            .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
-            .write_stdin(stdin)
-            .timeout(Duration::from_secs(60));
+        let mut cmd = self.command(prog);
+        cmd.env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .write_stdin(stdin);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -137,28 +54,16 @@ impl Image {
         );
         out.stdout
     }
-
-    /// The run of `prog` and the archive, for a failed assertion.
-    fn report(&self, prog: &[&str], out: &Output, what: &str) -> String {
-        format!(
-            "chroot {} {prog:?} {what}: {}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- archive ---\n{}",
-            self.dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            self.listing.dump()
-        )
-    }
-
-    /// A path inside the image.
-    fn path(&self, in_image: &str) -> PathBuf {
-        self.dir.join(in_image.trim_start_matches('/'))
-    }
 }
 
-/// `cmd` on PATH, or in the sbin directories.
-fn which(cmd: &str) -> PathBuf {
-    util::which(cmd).unwrap_or_else(|| panic!("{cmd} not on PATH"))
+/// Packs with `args` into an image with /proc and the usual device nodes.
+/// `None` when the test is skipped.
+fn image<I, S>(args: I) -> Option<Chroot>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Chroot::pack_with_devices(args)
 }
 
 /// Root for chroot, mount and mknod, and the programs a test runs.
@@ -215,16 +120,16 @@ fn hinted_flags(args: &[&str], needs: &[&str]) -> Vec<String> {
 /// Packs `args` with `flags` (those the plain pack's hints named) and
 /// `extra` (what no file can tell), into an image that must print no hint,
 /// and that `--strict` accepts (it writes the archive).
-fn with_flags(args: &[&str], flags: &[String], extra: &[&str]) -> Option<Image> {
+fn with_flags(args: &[&str], flags: &[String], extra: &[&str]) -> Option<Chroot> {
     let all: Vec<&str> = flags
         .iter()
         .map(String::as_str)
         .chain(extra.iter().copied())
         .chain(args.iter().copied())
         .collect();
-    let img = Image::new(&all)?;
+    let img = image(&all)?;
     assert_eq!(
-        img.hints,
+        img.packed.hints(),
         Vec::<String>::new(),
         "a hint with the flags {all:?}"
     );
@@ -247,7 +152,7 @@ fn e2e_id_root_runs_with_the_flags_its_hints_name() {
         return;
     }
     let flags = hinted_flags(&[id], &["--users"]);
-    let Some(plain) = Image::new([id]) else {
+    let Some(plain) = image([id]) else {
         return;
     };
     let out = plain.run(&["/usr/local/bin/id", "root"], &[], b"");
@@ -287,7 +192,7 @@ fn e2e_ssh_keygen_runs_with_the_flags_its_hints_name() {
     // The hint is --users; `--strict --users` packs (checked in
     // with_flags) where `--strict` alone writes nothing.
     let flags = hinted_flags(&[keygen], &["--users"]);
-    let Some(plain) = Image::new([keygen]) else {
+    let Some(plain) = image([keygen]) else {
         return;
     };
     let out = plain.run(&prog, &[], b"");
@@ -321,7 +226,7 @@ fn e2e_iconv_to_latin1_runs_with_the_flags_its_hints_name() {
     }
     let prog = ["/usr/local/bin/iconv", "-f", "utf-8", "-t", "latin1"];
     let flags = hinted_flags(&[iconv], &["--gconv"]);
-    let Some(plain) = Image::new([iconv]) else {
+    let Some(plain) = image([iconv]) else {
         return;
     };
     let out = plain.run(&prog, &[], "café\n".as_bytes());
@@ -357,7 +262,7 @@ fn e2e_date_in_paris_runs_with_the_flags_its_hints_name() {
     let at = |t: &str| ["/usr/local/bin/date", "-d", t, "+%H:%M %Z"].map(String::from);
     let paris = [("TZ", "Europe/Paris")];
     let flags = hinted_flags(&[date], &["--tzdata"]);
-    let Some(plain) = Image::new([date]) else {
+    let Some(plain) = image([date]) else {
         return;
     };
     let winter = at("@1700000000");
@@ -396,13 +301,13 @@ fn e2e_locale_c_utf8_needs_locale() {
     }
     let prog = ["/usr/local/bin/locale", "charmap"];
     let lang = [("LANG", "C.UTF-8")];
-    let Some(plain) = Image::new([locale]) else {
+    let Some(plain) = image([locale]) else {
         return;
     };
     let stdout = plain.run_ok(&prog, &lang, b"");
     assert_eq!(String::from_utf8_lossy(&stdout), "ANSI_X3.4-1968\n");
     for name in ["C.utf8", "C.UTF-8"] {
-        let Some(img) = Image::new(["--locale", name, locale]) else {
+        let Some(img) = image(["--locale", name, locale]) else {
             return;
         };
         let out = img.run(&prog, &lang, b"");
@@ -429,7 +334,7 @@ fn e2e_shell_runs_sh_c() {
         return;
     }
     let prog = ["/bin/sh", "-c", "echo ok"];
-    let Some(img) = Image::new([OsStr::new("--shell"), hello.as_os_str()]) else {
+    let Some(img) = image([OsStr::new("--shell"), hello.as_os_str()]) else {
         return;
     };
     assert_eq!(img.run_ok(&prog, &[], b""), b"ok\n");
@@ -451,7 +356,7 @@ fn e2e_shell_runs_sh_c() {
             OsStr::new(&spec),
             hello.as_os_str(),
         ];
-        let Some(img) = Image::new(args) else { return };
+        let Some(img) = image(args) else { return };
         assert_eq!(img.run_ok(&prog, &[], b""), b"ok\n");
     }
 }
@@ -500,7 +405,7 @@ fn e2e_convert_to_png_runs_with_the_flags_its_hints_name() {
         "/out.png",
     ];
     let flags = hinted_flags(&[convert], &[&format!("--add-file {}", coders.display())]);
-    let Some(plain) = Image::new([convert]) else {
+    let Some(plain) = image([convert]) else {
         return;
     };
     let out = plain.run(&prog, &[], b"");
@@ -529,16 +434,6 @@ fn e2e_convert_to_png_runs_with_the_flags_its_hints_name() {
 }
 
 // ------------------------------------------------------------------ nginx
-
-/// Kills and reaps the server on every exit path.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The body of `GET /` on 127.0.0.1:`port`, once it answers.
 fn get(port: u16) -> Option<String> {
@@ -576,7 +471,7 @@ fn e2e_nginx_checks_its_configuration_and_serves_a_page_with_the_flags_its_hints
     }
     let needs: Vec<&str> = needs.iter().map(String::as_str).collect();
     let flags = hinted_flags(&[nginx], &needs);
-    let Some(plain) = Image::new([nginx]) else {
+    let Some(plain) = image([nginx]) else {
         return;
     };
     let check = ["/usr/local/bin/nginx", "-t"];
@@ -630,21 +525,14 @@ fn e2e_nginx_checks_its_configuration_and_serves_a_page_with_the_flags_its_hints
     );
     fs::write(&site, conf).unwrap();
     let log = img.tmp.path().join("nginx.log");
-    let log_file = fs::File::create(&log).unwrap();
-    let child = Command::new(which("chroot"))
-        .arg(&img.dir)
-        .args([
+    let mut server = img.spawn(
+        &[
             "/usr/local/bin/nginx",
             "-g",
             "daemon off; master_process off;",
-        ])
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log_file.try_clone().unwrap()))
-        .stderr(Stdio::from(log_file))
-        .spawn()
-        .expect("starting chroot nginx");
-    let mut server = Server(child);
+        ],
+        &log,
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut reply = None;
     while Instant::now() < deadline && reply.is_none() {
@@ -730,7 +618,7 @@ fn e2e_python3_daemon_threads_exit_cleanly_with_the_flags_its_hints_name() {
         let img = if hinted {
             with_flags(&[python], &flags, &stdlib_flag)
         } else {
-            Image::new([python, stdlib_flag[0], stdlib_flag[1]])
+            image([python, stdlib_flag[0], stdlib_flag[1]])
         };
         let Some(img) = img else { return };
         assert!(

@@ -2,6 +2,7 @@
 //! binary is run, and what it writes is read back from the outside.
 
 mod archive;
+mod chroot;
 mod elf;
 mod files;
 mod fixtures;
@@ -11,6 +12,7 @@ pub mod ldcache_image;
 mod tool;
 
 pub use archive::{Archive, Item, Kind, basename, gunzip, is_gzip, unpack};
+pub use chroot::{Chroot, path_of};
 pub use elf::{EM_AARCH64, EM_X86_64, interp, readelf_needed};
 pub use files::{bytes, file_id, host_path, listing, os, s, same_file, tmp, write};
 pub use fixtures::{fixtures, have};
