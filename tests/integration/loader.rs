@@ -7,31 +7,12 @@
 //! `relpath/`, `unloadable/`, `versions/` and `nodeflib/`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::util::{
-    self, Kind, assert_fails, bytes, mini_sysroot, os, require, run_tool, s, tmp, verbose_sources,
-    write,
+    self, Kind, assert_fails, assert_holds_fixture, built, bytes, marked, mini_sysroot, os, packed,
+    require, run_tool, s, tmp, verbose_sources, write,
 };
-
-/// A fixture that must have been built.
-fn fx(rel: &str) -> PathBuf {
-    let path = util::fx(rel);
-    assert!(
-        path.exists(),
-        "fixture {} was not built (see fixtures/README.md)",
-        path.display()
-    );
-    path
-}
-
-/// `bytes` with a marker appended, so a copy cannot be mistaken for another
-/// (the loader ignores trailing bytes).
-fn marked(data: &[u8], tag: &str) -> Vec<u8> {
-    let mut data = data.to_vec();
-    data.extend_from_slice(format!("\0copy: {tag}\0").as_bytes());
-    data
-}
 
 fn host_libc() -> Vec<u8> {
     bytes(&fs::canonicalize("/lib/x86_64-linux-gnu/libc.so.6").unwrap())
@@ -40,7 +21,7 @@ fn host_libc() -> Vec<u8> {
 /// Copies of libc and libleaf in `dir` and `dir/lib`, where a search from
 /// the working directory `dir` would find them.
 fn decoys_in(dir: &Path) -> Vec<Vec<u8>> {
-    let leaf = bytes(&fx("leaf/lib/libleaf.so.1.0.0"));
+    let leaf = bytes(&built("leaf/lib/libleaf.so.1.0.0"));
     let mut decoys = Vec::new();
     for sub in ["", "lib"] {
         let libc = marked(&host_libc(), &format!("working directory {sub}"));
@@ -88,7 +69,7 @@ fn empty_and_relative_path_elements_in_a_root_are_taken_from_its_top() {
     let decoys = decoys_in(&cwd);
     let root = cwd.join("root");
     mini_sysroot(&root);
-    let leaf = bytes(&fx("leaf/lib/libleaf.so.1.0.0"));
+    let leaf = bytes(&built("leaf/lib/libleaf.so.1.0.0"));
     let top = marked(&leaf, "root /");
     let lib = marked(&leaf, "root /lib");
     write(&root.join("libleaf.so.1"), &top);
@@ -97,7 +78,7 @@ fn empty_and_relative_path_elements_in_a_root_are_taken_from_its_top() {
 
     let run = run_tool(
         &cwd,
-        [s(&fx("relpath/bin/app-empty")), "--root", s(&root), "-v"],
+        [s(&built("relpath/bin/app-empty")), "--root", s(&root), "-v"],
     );
     assert_no_decoy(&run, &cwd, Some(&root), &decoys);
     let archive = run.archive();
@@ -109,7 +90,7 @@ fn empty_and_relative_path_elements_in_a_root_are_taken_from_its_top() {
 
     let run = run_tool(
         &cwd,
-        [s(&fx("relpath/bin/app-lib")), "--root", s(&root), "-v"],
+        [s(&built("relpath/bin/app-lib")), "--root", s(&root), "-v"],
     );
     assert_no_decoy(&run, &cwd, Some(&root), &decoys);
     let archive = run.archive();
@@ -140,9 +121,9 @@ fn empty_and_relative_path_elements_without_a_root_are_taken_from_the_hosts_top(
     let t = tmp();
     let cwd = fs::canonicalize(t.path()).unwrap();
     let decoys = decoys_in(&cwd);
-    let leaf_dir = fx("leaf/lib");
+    let leaf_dir = built("leaf/lib");
     for app in ["relpath/bin/app-empty", "relpath/bin/app-lib"] {
-        let run = run_tool(&cwd, [s(&fx(app)), "--library-path", s(&leaf_dir), "-v"]);
+        let run = run_tool(&cwd, [s(&built(app)), "--library-path", s(&leaf_dir), "-v"]);
         assert_no_decoy(&run, &cwd, None, &decoys);
         let archive = run.archive();
         assert_eq!(
@@ -167,11 +148,11 @@ fn files_neither_the_kernel_nor_the_loader_would_take_are_refused() {
         ("noload", "PT_LOAD"),
     ];
     for (name, why) in cases {
-        let file = fx(&format!("unloadable/{name}"));
+        let file = built(&format!("unloadable/{name}"));
         assert_fails(t.path(), &os(&[&file]), 1, &[s(&file), why]);
         assert_fails(
             t.path(),
-            &os(&[&"-a", &file, &fx("hello/bin/hello")]),
+            &os(&[&"-a", &file, &built("hello/bin/hello")]),
             1,
             &[s(&file), why],
         );
@@ -184,12 +165,13 @@ fn files_neither_the_kernel_nor_the_loader_would_take_are_refused() {
 fn an_object_file_in_a_directory_input_is_packed_as_a_file() {
     let t = tmp();
     let tree = t.path().join("tree");
-    write(&tree.join("bin/hello"), bytes(&fx("hello/bin/hello")));
-    write(&tree.join("obj/leaf.o"), bytes(&fx("unloadable/leaf.o")));
+    write(&tree.join("bin/hello"), bytes(&built("hello/bin/hello")));
+    write(&tree.join("obj/leaf.o"), bytes(&built("unloadable/leaf.o")));
     let archive = run_tool(t.path(), [&tree]).archive();
-    assert_eq!(
-        archive.file("usr/local/bin/tree/obj/leaf.o").data,
-        bytes(&fx("unloadable/leaf.o"))
+    assert_holds_fixture(
+        &archive,
+        "usr/local/bin/tree/obj/leaf.o",
+        "unloadable/leaf.o",
     );
     archive.file("usr/local/bin/tree/bin/hello");
 }
@@ -203,7 +185,7 @@ fn an_object_file_in_a_directory_input_is_packed_as_a_file() {
 #[test]
 fn a_version_the_found_library_does_not_define_is_refused() {
     let t = tmp();
-    let app = fx("versions/bin/app");
+    let app = built("versions/bin/app");
     let run = run_tool(t.path(), [&app]);
     run.expect_code(1);
     assert!(!run.out.exists());
@@ -220,9 +202,10 @@ fn a_version_the_found_library_does_not_define_is_refused() {
     let run = run_tool(t.path(), [s(&app), "--allow-missing"]);
     let archive = run.archive();
     assert!(run.stderr.contains("`V2'"), "{}", run.stderr);
-    assert_eq!(
-        archive.file("usr/local/lib1/libver.so.1").data,
-        bytes(&fx("versions/lib1/libver.so.1"))
+    assert_holds_fixture(
+        &archive,
+        "usr/local/lib1/libver.so.1",
+        "versions/lib1/libver.so.1",
     );
     assert!(archive.get("usr/local/lib2/libver.so.1").is_none());
 }
@@ -230,11 +213,11 @@ fn a_version_the_found_library_does_not_define_is_refused() {
 /// versions/bin/app-v1 needs only V1, which the first copy defines.
 #[test]
 fn a_library_defining_every_version_needed_is_packed() {
-    let t = tmp();
-    let archive = run_tool(t.path(), [fx("versions/bin/app-v1")]).archive();
-    assert_eq!(
-        archive.file("usr/local/lib1/libver.so.1").data,
-        bytes(&fx("versions/lib1/libver.so.1"))
+    let archive = packed("versions/bin/app-v1");
+    assert_holds_fixture(
+        &archive,
+        "usr/local/lib1/libver.so.1",
+        "versions/lib1/libver.so.1",
     );
 }
 
@@ -247,10 +230,14 @@ fn a_library_defining_every_version_needed_is_packed() {
 #[test]
 fn a_nodefaultlib_librarys_dependency_goes_where_its_own_path_finds_it() {
     let t = tmp();
-    let leaf_dir = fx("leaf/lib");
+    let leaf_dir = built("leaf/lib");
     let run = run_tool(
         t.path(),
-        [s(&fx("nodeflib/bin/app")), "--library-path", s(&leaf_dir)],
+        [
+            s(&built("nodeflib/bin/app")),
+            "--library-path",
+            s(&leaf_dir),
+        ],
     );
     let archive = run.archive();
     assert_eq!(
@@ -270,8 +257,8 @@ fn a_nodefaultlib_librarys_dependency_goes_where_its_own_path_finds_it() {
 #[test]
 fn a_nodefaultlib_library_with_no_path_of_its_own_cannot_have_its_dependency() {
     let t = tmp();
-    let leaf_dir = fx("leaf/lib");
-    let app = fx("nodeflib/bin/app-bare");
+    let leaf_dir = built("leaf/lib");
+    let app = built("nodeflib/bin/app-bare");
     let run = run_tool(t.path(), [s(&app), "--library-path", s(&leaf_dir)]);
     run.expect_code(1);
     let line = run

@@ -11,20 +11,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    self, Archive, EM_X86_64, Kind, basename, bytes, fixtures, host_path, mini_sysroot,
-    readelf_needed, require, run_tool, run_tool_timeout, s, same_file, tmp, unpack, write,
+    Archive, EM_X86_64, Kind, assert_holds_fixture, basename, built, bytes, fixtures, host_path,
+    marked, mini_sysroot, packed, readelf_needed, require, run_tool, run_tool_timeout, s,
+    same_file, tmp, unpack, write,
 };
-
-/// A fixture that must have been built.
-fn fx(rel: &str) -> PathBuf {
-    let path = util::fx(rel);
-    assert!(
-        path.exists(),
-        "fixture {} was not built (see fixtures/README.md)",
-        path.display()
-    );
-    path
-}
 
 /// The host loader's default directories, as `ld.so --help` prints them
 /// ("(system search path)"), relative, e.g. `lib/x86_64-linux-gnu`. Falls back
@@ -106,23 +96,21 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 
 #[test]
 fn rpath_is_inherited_and_origin_is_reexpanded_from_the_new_input_location() {
-    let t = tmp();
-    let archive = run_tool(t.path(), [fx("rpath/bin/app")]).archive();
+    let archive = packed("rpath/bin/app");
     // The input keeps its content at --dest.
-    assert_eq!(
-        archive.file("usr/local/bin/app").data,
-        bytes(&fx("rpath/bin/app"))
-    );
+    assert_holds_fixture(&archive, "usr/local/bin/app", "rpath/bin/app");
     assert_eq!(archive.get("usr/local/bin/app").unwrap().kind, Kind::File);
     // $ORIGIN/../lib from usr/local/bin is usr/local/lib.
-    assert_eq!(
-        archive.file("usr/local/lib/libmid.so.1").data,
-        bytes(&fx("rpath/lib/libmid.so.1"))
+    assert_holds_fixture(
+        &archive,
+        "usr/local/lib/libmid.so.1",
+        "rpath/lib/libmid.so.1",
     );
     // libleaf.so.1 is found only through the program's inherited DT_RPATH.
-    assert_eq!(
-        archive.file("usr/local/lib/libleaf.so.1").data,
-        bytes(&fx("rpath/lib/libleaf.so.1.0.0"))
+    assert_holds_fixture(
+        &archive,
+        "usr/local/lib/libleaf.so.1",
+        "rpath/lib/libleaf.so.1.0.0",
     );
     // Nothing of the scenario lands anywhere else.
     for name in ["libmid.so.1", "libleaf.so.1", "app"] {
@@ -151,8 +139,7 @@ fn rpath_is_inherited_and_origin_is_reexpanded_from_the_new_input_location() {
 fn rpath_versioned_library_keeps_its_real_file_and_soname_link() {
     // fixtures/README.md: for libleaf.so.1 -> libleaf.so.1.0.0, the SONAME
     // link is followed and both link and target are packed.
-    let t = tmp();
-    let archive = run_tool(t.path(), [fx("rpath/bin/app")]).archive();
+    let archive = packed("rpath/bin/app");
     let real = archive.get("usr/local/lib/libleaf.so.1.0.0");
     assert!(
         real.map(|e| e.kind) == Some(Kind::File),
@@ -198,7 +185,7 @@ fn missing_line(stderr: &str, name: &str) -> (String, Vec<String>) {
 #[test]
 fn runpath_is_not_inherited() {
     let t = tmp();
-    let run = run_tool(t.path(), [fx("runpath/bin/app")]);
+    let run = run_tool(t.path(), [built("runpath/bin/app")]);
     run.expect_code(1);
     assert!(
         !run.out.exists(),
@@ -222,7 +209,7 @@ fn runpath_is_not_inherited() {
         "no searched directories listed:\n{}",
         run.stderr
     );
-    let lib = fx("runpath/lib");
+    let lib = built("runpath/lib");
     for dir in &searched {
         assert!(
             !same_file(Path::new(dir), &lib),
@@ -249,16 +236,17 @@ fn runpath_is_not_inherited() {
 #[test]
 fn runpath_missing_library_allowed() {
     let t = tmp();
-    let run = run_tool(t.path(), [s(&fx("runpath/bin/app")), "--allow-missing"]);
+    let run = run_tool(t.path(), [s(&built("runpath/bin/app")), "--allow-missing"]);
     let archive = run.archive();
     assert!(
         run.stderr.contains("libleaf.so.1"),
         "expected a warning about libleaf.so.1:\n{}",
         run.stderr
     );
-    assert_eq!(
-        archive.file("usr/local/lib/libmid.so.1").data,
-        bytes(&fx("runpath/lib/libmid.so.1"))
+    assert_holds_fixture(
+        &archive,
+        "usr/local/lib/libmid.so.1",
+        "runpath/lib/libmid.so.1",
     );
     let leaf: Vec<_> = archive
         .non_dirs()
@@ -274,20 +262,18 @@ fn runpath_missing_library_allowed() {
 
 #[test]
 fn runpath_ok_resolves_everything() {
-    let t = tmp();
-    let archive = run_tool(t.path(), [fx("runpath-ok/bin/app")]).archive();
-    assert_eq!(
-        archive.file("usr/local/bin/app").data,
-        bytes(&fx("runpath-ok/bin/app"))
-    );
-    assert_eq!(
-        archive.file("usr/local/lib/libmid.so.1").data,
-        bytes(&fx("runpath-ok/lib/libmid.so.1"))
+    let archive = packed("runpath-ok/bin/app");
+    assert_holds_fixture(&archive, "usr/local/bin/app", "runpath-ok/bin/app");
+    assert_holds_fixture(
+        &archive,
+        "usr/local/lib/libmid.so.1",
+        "runpath-ok/lib/libmid.so.1",
     );
     // libmid's own RUNPATH $ORIGIN, from libmid's place in the image.
-    assert_eq!(
-        archive.file("usr/local/lib/libleaf.so.1").data,
-        bytes(&fx("runpath-ok/lib/libleaf.so.1.0.0"))
+    assert_holds_fixture(
+        &archive,
+        "usr/local/lib/libleaf.so.1",
+        "runpath-ok/lib/libleaf.so.1.0.0",
     );
     assert_glibc_base(&archive);
 }
@@ -298,7 +284,7 @@ fn runpath_ok_resolves_everything() {
 fn cycle_terminates_and_packs_each_library_once() {
     let t = tmp();
     let start = Instant::now();
-    let run = run_tool_timeout(t.path(), [fx("cycle/bin/app")], Duration::from_secs(20));
+    let run = run_tool_timeout(t.path(), [built("cycle/bin/app")], Duration::from_secs(20));
     let archive = run.archive();
     assert!(
         start.elapsed() < Duration::from_secs(20),
@@ -312,9 +298,10 @@ fn cycle_terminates_and_packs_each_library_once() {
             "{name} should be stored once, in usr/local/lib\narchive:\n{}",
             archive.dump()
         );
-        assert_eq!(
-            archive.file(&format!("usr/local/lib/{name}")).data,
-            bytes(&fx(&format!("cycle/lib/{name}")))
+        assert_holds_fixture(
+            &archive,
+            &format!("usr/local/lib/{name}"),
+            &format!("cycle/lib/{name}"),
         );
     }
     // And each path appears once in the tar stream itself.
@@ -328,8 +315,7 @@ fn cycle_terminates_and_packs_each_library_once() {
 // ------------------------------------------------------------------ static
 
 fn assert_only_the_input(rel: &str) {
-    let t = tmp();
-    let archive = run_tool(t.path(), [fx(rel)]).archive();
+    let archive = packed(rel);
     let name = basename(rel);
     let got: BTreeSet<String> = archive.paths().into_iter().map(str::to_string).collect();
     let want = set(&["usr", "usr/local", "usr/local/bin"])
@@ -347,7 +333,7 @@ fn assert_only_the_input(rel: &str) {
     }
     let input = archive.entry(&format!("usr/local/bin/{name}"));
     assert_eq!(input.kind, Kind::File);
-    assert_eq!(input.data, bytes(&fx(rel)));
+    assert_eq!(input.data, bytes(&built(rel)));
 }
 
 #[test]
@@ -365,12 +351,11 @@ fn static_pie_program_is_packed_alone() {
 /// The loader skips `scenario/<skipped>/libleaf.so.1` (wrong class or
 /// machine) and takes `scenario/lib/libleaf.so.1`, later on the same RPATH.
 fn assert_candidate_skipped(scenario: &str, skipped: &str) {
-    let t = tmp();
-    let archive = run_tool(t.path(), [fx(&format!("{scenario}/bin/app"))]).archive();
-    let want = bytes(&fx(&format!("{scenario}/lib/libleaf.so.1")));
+    let archive = packed(&format!("{scenario}/bin/app"));
+    let want = bytes(&built(&format!("{scenario}/lib/libleaf.so.1")));
     assert_ne!(
         want,
-        bytes(&fx(&format!("{scenario}/{skipped}/libleaf.so.1")))
+        bytes(&built(&format!("{scenario}/{skipped}/libleaf.so.1")))
     );
     assert_eq!(archive.file("usr/local/lib/libleaf.so.1").data, want);
     for (path, class, machine) in archive.elf_files() {
@@ -400,14 +385,16 @@ fn wrong_machine_candidate_is_skipped() {
 #[test]
 fn origin_private_dir_follows_the_dest() {
     let t = tmp();
-    let archive = run_tool(t.path(), [s(&fx("origin/bin/app")), "-d", "/opt/app/bin"]).archive();
-    assert_eq!(
-        archive.file("opt/app/bin/app").data,
-        bytes(&fx("origin/bin/app"))
-    );
-    assert_eq!(
-        archive.file("opt/app/lib/private/libpriv.so.1").data,
-        bytes(&fx("origin/lib/private/libpriv.so.1"))
+    let archive = run_tool(
+        t.path(),
+        [s(&built("origin/bin/app")), "-d", "/opt/app/bin"],
+    )
+    .archive();
+    assert_holds_fixture(&archive, "opt/app/bin/app", "origin/bin/app");
+    assert_holds_fixture(
+        &archive,
+        "opt/app/lib/private/libpriv.so.1",
+        "origin/lib/private/libpriv.so.1",
     );
     assert_eq!(
         under(&archive, "opt"),
@@ -425,11 +412,11 @@ fn origin_private_dir_follows_the_dest() {
 
 #[test]
 fn shared_library_as_input() {
-    let t = tmp();
-    let archive = run_tool(t.path(), [fx("leaf/lib/libleaf.so.1")]).archive();
-    assert_eq!(
-        archive.file("usr/local/bin/libleaf.so.1").data,
-        bytes(&fx("leaf/lib/libleaf.so.1.0.0"))
+    let archive = packed("leaf/lib/libleaf.so.1");
+    assert_holds_fixture(
+        &archive,
+        "usr/local/bin/libleaf.so.1",
+        "leaf/lib/libleaf.so.1.0.0",
     );
     let libc = in_default_dirs(&archive, "libc.so.6")
         .unwrap_or_else(|| panic!("libc.so.6 not packed:\narchive:\n{}", archive.dump()));
@@ -444,7 +431,7 @@ fn shared_library_as_input() {
 #[test]
 fn inputs_with_the_same_basename_conflict() {
     let t = tmp();
-    let (a, b) = (fx("rpath/bin/app"), fx("runpath-ok/bin/app"));
+    let (a, b) = (built("rpath/bin/app"), built("runpath-ok/bin/app"));
     let run = run_tool(t.path(), [&a, &b]);
     run.expect_code(1);
     for p in [&a, &b] {
@@ -538,7 +525,7 @@ fn build_leaf_app(dir: &Path) -> PathBuf {
     let mut child = Command::new("gcc")
         .args(["-x", "c", "-", "-o"])
         .arg(&app)
-        .arg(format!("-L{}", fx("leaf/lib").display()))
+        .arg(format!("-L{}", built("leaf/lib").display()))
         .arg("-l:libleaf.so.1")
         .stdin(std::process::Stdio::piped())
         .spawn()
@@ -567,12 +554,13 @@ fn build_leaf_app(dir: &Path) -> PathBuf {
     app
 }
 
-/// libleaf.so.1.0.0 with bytes appended, so a copy in a sysroot cannot be
-/// mistaken for the fixture (the loader ignores trailing bytes).
+/// libleaf.so.1.0.0 [`marked`], so a copy in a sysroot cannot be mistaken
+/// for the fixture.
 fn marked_leaf(tag: &str) -> Vec<u8> {
-    let mut data = bytes(&fx("hello/lib/libleaf.so.1.0.0"));
-    data.extend_from_slice(format!("\0sysroot copy: {tag}\0").as_bytes());
-    data
+    marked(
+        &bytes(&built("hello/lib/libleaf.so.1.0.0")),
+        &format!("sysroot {tag}"),
+    )
 }
 
 fn link(target: &str, path: &Path) {
@@ -850,7 +838,7 @@ fn an_input_inside_the_root_is_resolved_inside_it() {
     mini_sysroot(&root);
     let name = format!("extract-elf-so-root-only-{}", std::process::id());
     assert!(!Path::new("/usr/bin").join(&name).exists());
-    let program = bytes(&fx("hello/bin/hello"));
+    let program = bytes(&built("hello/bin/hello"));
     write(&root.join("usr/bin").join(&name), &program);
     link(&format!("/usr/bin/{name}"), &root.join("usr/bin/app"));
     let archive = run_tool(t.path(), [s(&root.join("usr/bin/app")), "--root", s(&root)]).archive();

@@ -15,6 +15,14 @@ pub fn os(args: &[&dyn AsRef<OsStr>]) -> Vec<OsString> {
     args.iter().map(|a| a.as_ref().to_os_string()).collect()
 }
 
+/// `data` with a marker naming `tag` appended, so a copy cannot be mistaken
+/// for another (the loader ignores trailing bytes).
+pub fn marked(data: &[u8], tag: &str) -> Vec<u8> {
+    let mut data = data.to_vec();
+    data.extend_from_slice(format!("\0copy: {tag}\0").as_bytes());
+    data
+}
+
 /// Sorted names of the entries in `dir` (hidden ones included).
 pub fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)

@@ -1,18 +1,43 @@
 //! Inputs for the tool: fixture programs by name, and a small sysroot made
-//! of the host's glibc.
+//! of the host's glibc; whether an archive holds a fixture.
 
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use super::files::{bytes, write};
+use super::archive::Archive;
+use super::files::{bytes, tmp, write};
 use super::fixtures::{fixtures, have};
 use super::host::require;
+use super::tool::run_tool;
 
 /// A path in the fixture tree, e.g. `fx("rpath/bin/app")` (which may not
 /// exist: a scenario whose compiler is missing is not built).
 pub fn fx(rel: &str) -> PathBuf {
     fixtures().join(rel)
+}
+
+/// A fixture that must have been built: panics, naming it, when it is not.
+pub fn built(rel: &str) -> PathBuf {
+    let path = fx(rel);
+    assert!(
+        path.exists(),
+        "fixture {} was not built (see fixtures/README.md)",
+        path.display()
+    );
+    path
+}
+
+/// The archive a plain run on the built fixture `rel` writes.
+pub fn packed(rel: &str) -> Archive {
+    let t = tmp();
+    run_tool(t.path(), [built(rel)]).archive()
+}
+
+/// Asserts that `path` leads, in `archive`, to a file with the bytes of
+/// the built fixture `rel`.
+pub fn assert_holds_fixture(archive: &Archive, path: &str, rel: &str) {
+    assert_eq!(archive.file(path).data, bytes(&built(rel)), "{path}");
 }
 
 /// The fixture program that needs only libc.
