@@ -23,8 +23,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    Archive, Item, Kind, assert_fails, basename, bytes, ca_read, ca_write, free_port, fx, interp,
-    is_root, listing, musl_ok, require, tmp, tool, unpack, verbose_sources, which, write,
+    Archive, CaWrite, Item, Kind, assert_fails, basename, bytes, ca_read, ca_write, free_port, fx,
+    interp, is_root, listing, musl_ok, require, tmp, tool, unpack, verbose_sources, which, write,
 };
 
 // ------------------------------------------------------------------ helpers
@@ -1564,6 +1564,42 @@ fn tls_tools_ok() -> bool {
         )
 }
 
+/// What the curl tests share: the host's CA store held for writing (they
+/// trust a CA there), and a work directory with the test CA and the
+/// server's certificate.
+struct TlsWork {
+    dir: tempfile::TempDir,
+    certs: PathBuf,
+    _ca: CaWrite,
+}
+
+impl TlsWork {
+    /// `None` when the tests are skipped.
+    fn new() -> Option<TlsWork> {
+        if !tls_tools_ok() {
+            return None;
+        }
+        let ca = ca_write();
+        let dir = tmp();
+        let certs = make_certs(dir.path());
+        Some(TlsWork {
+            dir,
+            certs,
+            _ca: ca,
+        })
+    }
+
+    /// The host trusts the test CA while the result lives.
+    fn trust(&self) -> HostTrust {
+        HostTrust::new(&self.certs.join("ca.crt"))
+    }
+
+    /// [`image`] in the work directory.
+    fn image(&self, name: &str, args: &[OsString]) -> PathBuf {
+        image(self.dir.path(), name, args)
+    }
+}
+
 /// An HTTPS server for localhost on 127.0.0.1, ready once the host's curl
 /// verifies it against the test CA.
 fn tls_server(certs: &Path) -> (ChildGuard, u16) {
@@ -1614,18 +1650,14 @@ fn chroot_curl(dir: &Path, port: u16) -> (Option<i32>, String, String) {
 /// the server; packed before the CA was trusted, it does not.
 #[test]
 fn e2e_curl_verifies_tls_with_cert() {
-    if !tls_tools_ok() {
+    let Some(tls) = TlsWork::new() else {
         return;
-    }
-    let _ca = ca_write();
-    let work = tmp();
-    let work = work.path();
-    let certs = make_certs(work);
+    };
     let args = os(["--nss-net", "--cert", "/usr/bin/curl"]);
-    let untrusted = image(work, "before.tar", &args);
-    let trust = HostTrust::new(&certs.join("ca.crt"));
-    let trusted = image(work, "curl.tar", &args);
-    let (server, port) = tls_server(&certs);
+    let untrusted = tls.image("before.tar", &args);
+    let trust = tls.trust();
+    let trusted = tls.image("curl.tar", &args);
+    let (server, port) = tls_server(&tls.certs);
 
     let (code, stdout, stderr) = chroot_curl(&trusted, port);
     assert_eq!(
@@ -1649,16 +1681,12 @@ fn e2e_curl_verifies_tls_with_cert() {
 /// bundle in the image and fails with a certificate error.
 #[test]
 fn e2e_curl_fails_tls_without_cert() {
-    if !tls_tools_ok() {
+    let Some(tls) = TlsWork::new() else {
         return;
-    }
-    let _ca = ca_write();
-    let work = tmp();
-    let work = work.path();
-    let certs = make_certs(work);
-    let trust = HostTrust::new(&certs.join("ca.crt"));
-    let without = image(work, "curl.tar", &os(["--nss-net", "/usr/bin/curl"]));
-    let (server, port) = tls_server(&certs);
+    };
+    let trust = tls.trust();
+    let without = tls.image("curl.tar", &os(["--nss-net", "/usr/bin/curl"]));
+    let (server, port) = tls_server(&tls.certs);
     let (code, stdout, stderr) = chroot_curl(&without, port);
     assert!(
         matches!(code, Some(60) | Some(77)),

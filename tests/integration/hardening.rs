@@ -1716,6 +1716,15 @@ fn archive_paths_never_leave_the_archive() {
     write(&conf, "x\n");
     let out_tar = t.path().join("out.tar");
     let leaf = fx("hello/lib/libleaf.so.1.0.0");
+    // hello packed with `flags`; with `-s` (where added libraries go), one is added.
+    let pack = |flags: &[&str]| {
+        let mut args: Vec<&OsStr> = vec![s(&hello), "-o".as_ref(), s(&out_tar)];
+        args.extend(flags.iter().map(OsStr::new));
+        if flags[0] == "-s" {
+            args.extend(["--add".as_ref(), s(&leaf)]);
+        }
+        run_tool(t.path(), &args, Duration::from_secs(10))
+    };
     let refused: &[&[&str]] = &[
         &["-d", "../../x"],
         &["-d", "/../x"],
@@ -1727,12 +1736,7 @@ fn archive_paths_never_leave_the_archive() {
         &["--add-file", "a:/etc/../../x"],
     ];
     for flags in refused {
-        let mut args: Vec<&OsStr> = vec![s(&hello), "-o".as_ref(), s(&out_tar)];
-        args.extend(flags.iter().map(OsStr::new));
-        if flags[0] == "-s" {
-            args.extend(["--add".as_ref(), s(&leaf)]);
-        }
-        let out = run_tool(t.path(), &args, Duration::from_secs(10));
+        let out = pack(flags);
         let stderr = stderr_of(&out);
         assert_eq!(out.status.code(), Some(2), "{flags:?} accepted: {stderr}");
         assert!(stderr.contains(".."), "{flags:?}: {stderr}");
@@ -1748,12 +1752,7 @@ fn archive_paths_never_leave_the_archive() {
         &["--add-file", "a:etc//x"],
     ];
     for flags in accepted {
-        let mut args: Vec<&OsStr> = vec![s(&hello), "-o".as_ref(), s(&out_tar)];
-        args.extend(flags.iter().map(OsStr::new));
-        if flags[0] == "-s" {
-            args.extend(["--add".as_ref(), s(&leaf)]);
-        }
-        let out = run_tool(t.path(), &args, Duration::from_secs(10));
+        let out = pack(flags);
         assert!(out.status.success(), "{flags:?}: {}", stderr_of(&out));
         let names = assert_safe_names(&out_tar);
         assert!(

@@ -56,6 +56,20 @@ fn run_ok<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Run {
     r
 }
 
+/// Runs the view `flag` on `case` in an empty directory; asserts it exits 0
+/// and writes nothing there.
+fn view_ok(flag: &str, case: &[OsString]) -> Run {
+    let dir = tmp();
+    let mut a = os(&[&flag]);
+    a.extend(case.iter().cloned());
+    let r = run_ok(dir.path(), &a);
+    assert!(
+        listing(dir.path()).is_empty(),
+        "{flag} {case:?} wrote files"
+    );
+    r
+}
+
 fn rpath_app() -> PathBuf {
     fixtures().join("rpath/bin/app")
 }
@@ -185,14 +199,7 @@ fn list_matches_the_archive_a_real_run_writes() {
     // Some cases pack the host's CA bundle.
     let _ca = ca_read();
     for case in cases() {
-        let dir = tmp();
-        let mut a = os(&[&"--list"]);
-        a.extend(case.iter().cloned());
-        let r = run_ok(dir.path(), &a);
-        assert!(
-            listing(dir.path()).is_empty(),
-            "--list {case:?} wrote files"
-        );
+        let r = view_ok("--list", &case);
         let lines = parse_list(&r.text());
         let archive = written_archive(&case);
         let listed: Vec<&str> = lines.iter().map(|l| l.0.as_str()).collect();
@@ -283,14 +290,7 @@ fn json_is_valid_and_matches_the_archive() {
     // Some cases pack the host's CA bundle.
     let _ca = ca_read();
     for case in cases() {
-        let dir = tmp();
-        let mut a = os(&[&"--json"]);
-        a.extend(case.iter().cloned());
-        let r = run_ok(dir.path(), &a);
-        assert!(
-            listing(dir.path()).is_empty(),
-            "--json {case:?} wrote files"
-        );
+        let r = view_ok("--json", &case);
         let doc = parse_json(&r.stdout);
         assert_eq!(doc["missing"], Value::Array(vec![]), "{case:?}");
         let archive = written_archive(&case);

@@ -16,7 +16,7 @@ pub use chroot::{Chroot, path_of};
 pub use elf::{EM_AARCH64, EM_X86_64, interp, readelf_needed};
 pub use files::{bytes, file_id, host_path, listing, marked, os, s, same_file, tmp, write};
 pub use fixtures::{fixtures, have};
-pub use host::{ca_read, ca_write, free_port, is_root, require, which};
+pub use host::{CaWrite, ca_read, ca_write, free_port, is_root, require, which};
 pub use inputs::{
     assert_holds_fixture, built, fx, hello, hello_leaf, mini_sysroot, musl_ok, packed,
 };
