@@ -65,33 +65,18 @@ pub fn new_format(entries: &[Entry], big: bool) -> Vec<u8> {
 /// `strings` (at [`strings_at`]`(entries.len())`, with len_strings their
 /// length): for images no ldconfig writes, such as entries sharing strings.
 pub fn new_format_raw(entries: &[RawEntry], strings: &[u8], big: bool) -> Vec<u8> {
-    let u32_bytes = |v: u32| {
-        if big {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
-    };
     let mut out = NEW_MAGIC.to_vec();
-    out.extend(u32_bytes(offset(entries.len())));
-    out.extend(u32_bytes(offset(strings.len())));
+    out.extend(u32_bytes(offset(entries.len()), big));
+    out.extend(u32_bytes(offset(strings.len()), big));
     out.push(if big { 3 } else { 2 });
     out.extend([0; 3]);
     out.extend([0; 16]); // extension_offset and the unused words
     for &(flags, key, value, hwcap) in entries {
-        out.extend(if big {
-            flags.to_be_bytes()
-        } else {
-            flags.to_le_bytes()
-        });
-        out.extend(u32_bytes(key));
-        out.extend(u32_bytes(value));
-        out.extend(u32_bytes(0));
-        out.extend(if big {
-            hwcap.to_be_bytes()
-        } else {
-            hwcap.to_le_bytes()
-        });
+        out.extend(u32_bytes(flags.cast_unsigned(), big));
+        out.extend(u32_bytes(key, big));
+        out.extend(u32_bytes(value, big));
+        out.extend(u32_bytes(0, big));
+        out.extend(u64_bytes(hwcap, big));
     }
     debug_assert_eq!(out.len(), strings_at(entries.len()));
     out.extend_from_slice(strings);
@@ -102,30 +87,37 @@ pub fn new_format_raw(entries: &[RawEntry], strings: &[u8], big: bool) -> Vec<u8
 /// key, value; 12 bytes each), padded to a multiple of 8, then `new` (a
 /// new-format image) where the old string table begins. Big-endian if `big`.
 pub fn compat(old: &[(i32, u32, u32)], new: &[u8], big: bool) -> Vec<u8> {
-    let u32_bytes = |v: u32| {
-        if big {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
-    };
     let mut out = OLD_MAGIC.to_vec();
     out.push(0);
-    out.extend(u32_bytes(offset(old.len())));
+    out.extend(u32_bytes(offset(old.len()), big));
     for &(flags, key, value) in old {
-        out.extend(if big {
-            flags.to_be_bytes()
-        } else {
-            flags.to_le_bytes()
-        });
-        out.extend(u32_bytes(key));
-        out.extend(u32_bytes(value));
+        out.extend(u32_bytes(flags.cast_unsigned(), big));
+        out.extend(u32_bytes(key, big));
+        out.extend(u32_bytes(value, big));
     }
     while !out.len().is_multiple_of(8) {
         out.push(0);
     }
     out.extend_from_slice(new);
     out
+}
+
+/// `v` in the writer's byte order: big-endian if `big`.
+fn u32_bytes(v: u32, big: bool) -> [u8; 4] {
+    if big {
+        v.to_be_bytes()
+    } else {
+        v.to_le_bytes()
+    }
+}
+
+/// `v` in the writer's byte order: big-endian if `big`.
+fn u64_bytes(v: u64, big: bool) -> [u8; 8] {
+    if big {
+        v.to_be_bytes()
+    } else {
+        v.to_le_bytes()
+    }
 }
 
 /// A length or an offset as the format's u32.
