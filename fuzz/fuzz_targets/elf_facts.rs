@@ -3,31 +3,16 @@
 
 #![no_main]
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+#[path = "common.rs"]
+mod common;
 
-use extract_elf_so::chain;
 use extract_elf_so::parse::read_elf;
 use libfuzzer_sys::fuzz_target;
 
-fn input_path() -> &'static PathBuf {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("input.elf");
-        (dir, path)
-    });
-    path
-}
-
 fuzz_target!(|data: &[u8]| {
-    let path = input_path();
+    let path = common::temp_path("input.elf", |_| {});
     std::fs::write(path, data).expect("writing the input");
-    let shown = path.display().to_string();
-    let named = |e: &extract_elf_so::Error| {
-        let text = chain(e);
-        assert!(text.contains(&shown), "error without the path: {text}");
-    };
+    let named = |e: &extract_elf_so::Error| common::assert_names(e, path);
     match read_elf(path) {
         Ok(file) => {
             match &file.facts {

@@ -8,31 +8,27 @@
 
 #![no_main]
 
+#[path = "common.rs"]
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 use extract_elf_so::Root;
 use extract_elf_so::parse::{Line, conf_directories, parse_conf};
 use libfuzzer_sys::fuzz_target;
 
-fn root() -> &'static Path {
-    static ROOT: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = ROOT.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path().join("root");
-        let d = root.join("etc/ld.so.conf.d");
-        fs::create_dir_all(&d).unwrap();
-        fs::create_dir_all(root.join("usr/lib/x86_64-linux-gnu")).unwrap();
-        fs::write(d.join("a.conf"), "/usr/local/lib\ninclude b.conf\n").unwrap();
-        fs::write(
-            d.join("b.conf"),
-            "/usr/lib/x86_64-linux-gnu/ # multiarch\ninclude ../ld.so.conf a.conf\n",
-        )
-        .unwrap();
-        (dir, root)
-    });
-    path
+/// The root, with its fixed include files.
+fn make_root(root: &Path) {
+    let d = root.join("etc/ld.so.conf.d");
+    fs::create_dir_all(&d).unwrap();
+    fs::create_dir_all(root.join("usr/lib/x86_64-linux-gnu")).unwrap();
+    fs::write(d.join("a.conf"), "/usr/local/lib\ninclude b.conf\n").unwrap();
+    fs::write(
+        d.join("b.conf"),
+        "/usr/lib/x86_64-linux-gnu/ # multiarch\ninclude ../ld.so.conf a.conf\n",
+    )
+    .unwrap();
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -44,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    let root = root();
+    let root = common::temp_path("root", make_root);
     let (main, extra) = match data.iter().position(|&b| b == 0) {
         Some(at) => (&data[..at], Some(&data[at + 1..])),
         None => (data, None),
