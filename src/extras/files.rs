@@ -194,35 +194,49 @@ fn request(
     elves: &mut Vec<(PathBuf, ArchivePath)>,
 ) -> Result<Request> {
     let meta = fs::symlink_metadata(src).map_err(|e| Error::io(src, e))?;
+    if meta.is_file() && is_elf(src)? {
+        elves.push((src.to_path_buf(), at.clone()));
+    }
+    host_request(src, &meta, at.clone(), role)?.ok_or_else(|| Error::UnsupportedFileType {
+        path: src.to_path_buf(),
+    })
+}
+
+/// The host file, link or directory `src`, whose metadata (of the link
+/// itself, for a link) is `meta`, as it is at `at`: `None` for another kind
+/// of file (a device, a socket, a FIFO).
+pub fn host_request(
+    src: &Path,
+    meta: &fs::Metadata,
+    at: ArchivePath,
+    role: Role,
+) -> Result<Option<Request>> {
     let kind = meta.file_type();
-    let at = at.clone();
-    if kind.is_symlink() {
+    let request = if kind.is_symlink() {
         let target = fs::read_link(src).map_err(|e| Error::io(src, e))?;
-        let mtime = FileMeta::of(&meta).mtime;
-        Ok(Request::Link {
+        Request::Link {
             at,
             target,
-            mtime,
+            mtime: FileMeta::of(meta).mtime,
             role,
-        })
-    } else if kind.is_dir() {
-        let meta = FileMeta::of(&meta);
-        Ok(Request::Dir { at, meta, role })
-    } else if kind.is_file() {
-        if is_elf(src)? {
-            elves.push((src.to_path_buf(), at.clone()));
         }
-        Ok(Request::File {
+    } else if kind.is_dir() {
+        Request::Dir {
+            at,
+            meta: FileMeta::of(meta),
+            role,
+        }
+    } else if kind.is_file() {
+        Request::File {
             at,
             source: src.to_path_buf(),
-            meta: FileMeta::of(&meta),
+            meta: FileMeta::of(meta),
             role,
-        })
+        }
     } else {
-        Err(Error::UnsupportedFileType {
-            path: src.to_path_buf(),
-        })
-    }
+        return Ok(None);
+    };
+    Ok(Some(request))
 }
 
 /// Whether a link at `rel` (relative to the tree's top) with `target` leads out of the tree.

@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::fsroot::{ArchivePath, Followed, Root};
 use crate::plan::{FileMeta, Request, Role};
 
+use super::files::host_request;
+
 /// The requests for the in-root directory `dir`, whole, with `role`; the
 /// error of following `dir` when it does not lead to a directory.
 pub fn whole_dir(root: &Root, dir: &Path, role: Role) -> Result<Vec<Request>> {
@@ -44,29 +46,11 @@ pub fn whole_dir(root: &Root, dir: &Path, role: Role) -> Result<Vec<Request>> {
         let in_root = followed.real.join(rel);
         let at = ArchivePath::normalized(&in_root);
         let meta = fs::symlink_metadata(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-        let kind = meta.file_type();
-        if kind.is_symlink() {
-            if !leads_inside(root, &in_root, &followed.real) {
-                continue;
-            }
-            let target = fs::read_link(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-            let mtime = FileMeta::of(&meta).mtime;
-            requests.push(Request::Link {
-                at,
-                target,
-                mtime,
-                role,
-            });
-        } else if kind.is_dir() {
-            let meta = FileMeta::of(&meta);
-            requests.push(Request::Dir { at, meta, role });
-        } else if kind.is_file() {
-            requests.push(Request::File {
-                at,
-                source: entry.path().to_path_buf(),
-                meta: FileMeta::of(&meta),
-                role,
-            });
+        if meta.file_type().is_symlink() && !leads_inside(root, &in_root, &followed.real) {
+            continue;
+        }
+        if let Some(request) = host_request(entry.path(), &meta, at, role)? {
+            requests.push(request);
         }
     }
     Ok(requests)
