@@ -142,19 +142,12 @@ mod tests {
     #[test]
     fn what_neither_the_kernel_nor_the_loader_takes() {
         let facts = |e_type, osabi, has_load| ElfFacts {
-            header: Header {
+            has_load,
+            ..ElfFacts::bare(Header {
                 e_type,
                 osabi,
                 ..header(2, elf::EM_X86_64)
-            },
-            interp: None,
-            needed: Vec::new(),
-            rpath: None,
-            runpath: None,
-            soname: None,
-            nodeflib: false,
-            has_load,
-            versions: Default::default(),
+            })
         };
         let cases = [
             (facts(elf::ET_DYN, 0, true), None),

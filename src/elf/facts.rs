@@ -44,6 +44,22 @@ pub struct ElfFacts {
 }
 
 impl ElfFacts {
+    /// The facts of a file with `header` and nothing else: no PT_INTERP, no
+    /// PT_LOAD, no dynamic section.
+    pub(super) fn bare(header: Header) -> ElfFacts {
+        ElfFacts {
+            header,
+            interp: None,
+            needed: Vec::new(),
+            rpath: None,
+            runpath: None,
+            soname: None,
+            nodeflib: false,
+            has_load: false,
+            versions: Versions::default(),
+        }
+    }
+
     /// DT_RPATH as glibc uses it: discarded when the object also has DT_RUNPATH.
     pub fn effective_rpath(&self) -> Option<&OsStr> {
         match self.runpath {
@@ -91,17 +107,7 @@ fn parse<H: FileHeader<Endian = Endianness>>(
         .program_headers(endian, data)
         .map_err(|e| e.to_string())?;
 
-    let mut facts = ElfFacts {
-        header,
-        interp: None,
-        needed: Vec::new(),
-        rpath: None,
-        runpath: None,
-        soname: None,
-        nodeflib: false,
-        has_load: false,
-        versions: Versions::default(),
-    };
+    let mut facts = ElfFacts::bare(header);
     let mut loads = Vec::new();
     let mut dynamic = None;
     for ph in phdrs {
