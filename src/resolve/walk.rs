@@ -116,23 +116,18 @@ impl Closure {
     /// with everything it needs. Returns the object's index, or `None` when it
     /// is missing (recorded in `missing`).
     pub fn dlopen(&mut self, ctx: &Context, caller: usize, name: &OsStr) -> Option<usize> {
-        let mut w = Walk {
-            ctx,
-            loader: Arc::clone(&self.loader),
-            objects: std::mem::take(&mut self.objects),
-            missing: std::mem::take(&mut self.missing),
-        };
-        let start = w.objects.len();
-        let found = w.load(caller, name);
-        w.objects[caller].deps.push(Dep {
-            name: name.to_os_string(),
-            object: found,
+        let found = self.walk_on(ctx, |w| {
+            let start = w.objects.len();
+            let found = w.load(caller, name);
+            w.objects[caller].deps.push(Dep {
+                name: name.to_os_string(),
+                object: found,
+            });
+            w.load_needed_from(start);
+            w.missing
+                .extend(versions::check(&w.loader, &w.objects, start));
+            found
         });
-        w.load_needed_from(start);
-        w.missing
-            .extend(versions::check(&w.loader, &w.objects, start));
-        self.objects = w.objects;
-        self.missing = w.missing;
         self.dlopens.push((caller, name.to_os_string()));
         found
     }
@@ -149,36 +144,48 @@ impl Closure {
         required: bool,
     ) -> Option<usize> {
         let before = self.missing.len();
+        let (found, opened) = self.walk_on(ctx, |w| {
+            let start = w.objects.len();
+            let found = names
+                .iter()
+                .find_map(|name| Some((name, w.load(caller, name)?)));
+            // Each name not found was recorded as missing: keep the first only
+            // when nothing was found and the library is required.
+            let keep = usize::from(found.is_none() && required);
+            w.missing.truncate(before + keep);
+            let result = match found {
+                Some((name, i)) => Some((name, Some(i))),
+                None if required => names.first().map(|name| (name, None)),
+                None => None,
+            };
+            if let Some((name, object)) = result {
+                w.objects[caller].deps.push(Dep {
+                    name: name.clone(),
+                    object,
+                });
+                w.load_needed_from(start);
+            }
+            (found.map(|(_, i)| i), result.map(|(name, _)| name.clone()))
+        });
+        if let Some(name) = opened {
+            self.dlopens.push((caller, name));
+        }
+        found
+    }
+
+    /// Runs `load` on a walk that goes on from this closure, and keeps what
+    /// it loaded and found missing.
+    fn walk_on<T>(&mut self, ctx: &Context, load: impl FnOnce(&mut Walk) -> T) -> T {
         let mut w = Walk {
             ctx,
             loader: Arc::clone(&self.loader),
             objects: std::mem::take(&mut self.objects),
             missing: std::mem::take(&mut self.missing),
         };
-        let start = w.objects.len();
-        let found = names
-            .iter()
-            .find_map(|name| Some((name, w.load(caller, name)?)));
-        // Each name not found was recorded as missing: keep the first only
-        // when nothing was found and the library is required.
-        let keep = usize::from(found.is_none() && required);
-        w.missing.truncate(before + keep);
-        let result = match found {
-            Some((name, i)) => Some((name, Some(i))),
-            None if required => names.first().map(|name| (name, None)),
-            None => None,
-        };
-        if let Some((name, object)) = result {
-            w.objects[caller].deps.push(Dep {
-                name: name.clone(),
-                object,
-            });
-            w.load_needed_from(start);
-            self.dlopens.push((caller, name.clone()));
-        }
+        let result = load(&mut w);
         self.objects = w.objects;
         self.missing = w.missing;
-        found.map(|(_, i)| i)
+        result
     }
 }
 
