@@ -16,3 +16,5 @@ pub use archive_path::ArchivePath;
 pub use follow::{Followed, Stat, follow, normalize};
 pub use node::Node;
 pub use root::Root;
+#[cfg(test)]
+pub(crate) use root::tests::merged_usr_tree;

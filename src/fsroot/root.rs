@@ -203,17 +203,25 @@ impl Root {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
 
+    /// A temporary tree with `usr/lib/libx.so.1` and `lib -> usr/lib`, as a
+    /// system with a merged /usr has.
+    pub(crate) fn merged_usr_tree() -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        fs::create_dir_all(t.join("usr/lib")).unwrap();
+        fs::write(t.join("usr/lib/libx.so.1"), b"x").unwrap();
+        symlink("usr/lib", t.join("lib")).unwrap();
+        tmp
+    }
+
     #[test]
     fn absolute_links_stay_inside_the_root() {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = merged_usr_tree();
         let root = Root::new(tmp.path());
-        fs::create_dir_all(tmp.path().join("usr/lib")).unwrap();
-        fs::write(tmp.path().join("usr/lib/libx.so.1"), b"x").unwrap();
-        symlink("usr/lib", tmp.path().join("lib")).unwrap();
         symlink("/lib/libx.so.1", tmp.path().join("usr/lib/abs")).unwrap();
         // An absolute link to a host file must not be followed onto the host.
         symlink("/bin/sh", tmp.path().join("usr/lib/escape")).unwrap();
@@ -244,11 +252,8 @@ mod tests {
 
     #[test]
     fn a_root_and_its_clones_look_each_path_up_once() {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = merged_usr_tree();
         let t = tmp.path();
-        fs::create_dir_all(t.join("usr/lib")).unwrap();
-        fs::write(t.join("usr/lib/libx.so.1"), b"x").unwrap();
-        symlink("usr/lib", t.join("lib")).unwrap();
         let root = Root::new(t);
         let found = root.follow(Path::new("/lib/libx.so.1")).unwrap();
         let missing = root.follow(Path::new("/lib/liby.so.1")).unwrap_err();

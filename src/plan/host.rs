@@ -223,7 +223,7 @@ fn sibling_link(path: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fsroot::Node;
+    use crate::fsroot::{Node, merged_usr_tree};
     use std::os::unix::fs::symlink;
 
     #[test]
@@ -280,11 +280,8 @@ mod tests {
 
     #[test]
     fn a_rooted_path_added_again_keeps_the_strongest_role() {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = merged_usr_tree();
         let t = tmp.path();
-        fs::create_dir_all(t.join("usr/lib")).unwrap();
-        fs::write(t.join("usr/lib/libx.so.1"), b"x").unwrap();
-        symlink("usr/lib", t.join("lib")).unwrap();
         let roles = |adds: &[Role]| {
             let mut p = Planner::new(Root::new(t), None);
             for role in adds {
