@@ -49,13 +49,7 @@ http_pid=""
 # --- prerequisites --------------------------------------------------------
 
 step "checking prerequisites"
-missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-command -v python3 >/dev/null 2>&1 || missing+=(python3)
-command -v timeout >/dev/null 2>&1 || missing+=(coreutils)
-install_missing "${missing[@]}"
+install_missing redis-server redis-cli:redis-tools wrk python3 timeout:coreutils
 
 # The Docker daemon: use a running one, or start one that reads gzip with
 # Go's reader rather than unpigz.

@@ -57,15 +57,8 @@ cleanup_more() {
 # --- prerequisites --------------------------------------------------------
 
 step "checking prerequisites"
-missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-command -v python3 >/dev/null 2>&1 || missing+=(python3)
-command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
-command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
-command -v podman >/dev/null 2>&1 || missing+=(podman)
-install_missing "${missing[@]}"
+install_missing redis-server redis-cli:redis-tools wrk python3 docker-registry \
+    htpasswd:apache2-utils podman
 
 start_docker
 

@@ -6,7 +6,8 @@
 #   unavailable          a missing prerequisite: a failure when CI is set,
 #                        otherwise a skip (exit status 0) with a message
 #   apt_install          installs packages when run as root with apt-get
-#   install_missing      apt_install, or unavailable saying what to install
+#   install_missing      installs what the commands named need, or is
+#                        unavailable saying what to install
 #   start_docker         uses a running Docker daemon, or starts one (with
 #                        the assignments in `dockerd_env` in its environment)
 #   find_tool            sets `tool` to the binary under test
@@ -99,10 +100,15 @@ apt_install() {
     quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
 }
 
-# Installs the packages named (none: nothing to do), or gives up.
+# Installs the package of each command named that is missing (COMMAND, or
+# COMMAND:PACKAGE when the package has another name), or gives up.
 install_missing() {
-    if [ "$#" -gt 0 ]; then
-        apt_install "$@" || unavailable "missing packages: $* (install them, as root: apt-get install $*)"
+    local want missing=()
+    for want in "$@"; do
+        command -v "${want%%:*}" >/dev/null 2>&1 || missing+=("${want#*:}")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt_install "${missing[@]}" || unavailable "missing packages: ${missing[*]} (install them, as root: apt-get install ${missing[*]})"
     fi
 }
 
