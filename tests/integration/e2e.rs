@@ -192,24 +192,11 @@ fn redis_server_answers_ping_chrooted() {
         ],
         &log,
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut reply = None;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = server.0.try_wait() {
-            panic!(
-                "redis-server exited with {status}:\n{}\n--- archive ---\n{}",
-                fs::read_to_string(&log).unwrap_or_default(),
-                img.listing.dump()
-            );
-        }
-        reply = redis_cli(port, &["ping"]);
-        if reply.as_deref() == Some("PONG") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let reply = server.poll(Duration::from_secs(10), || {
+        redis_cli(port, &["ping"]).filter(|r| r == "PONG")
+    });
     let _ = redis_cli(port, &["shutdown", "nosave"]);
-    let _ = server.0.wait_timeout_or_kill(Duration::from_secs(5));
+    let _ = server.child.wait_timeout_or_kill(Duration::from_secs(5));
     drop(server);
     assert_eq!(
         reply.as_deref(),

@@ -22,7 +22,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::util::{self, Chroot, free_port, have, hint_flags, is_root, require, run_tool, tmp};
 
@@ -533,20 +533,7 @@ fn e2e_nginx_checks_its_configuration_and_serves_a_page_with_the_flags_its_hints
         ],
         &log,
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut reply = None;
-    while Instant::now() < deadline && reply.is_none() {
-        if let Ok(Some(status)) = server.0.try_wait() {
-            panic!(
-                "nginx exited with {status}:\n{}",
-                fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-        reply = get(port);
-        if reply.is_none() {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+    let reply = server.poll(Duration::from_secs(10), || get(port));
     drop(server);
     let reply = reply.unwrap_or_else(|| {
         panic!(

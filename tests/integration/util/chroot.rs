@@ -8,7 +8,7 @@ use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::archive::{Archive, unpack};
 use super::host::{require, which};
@@ -142,17 +142,23 @@ impl Chroot {
     /// Starts `prog` chrooted with an empty environment and no input, its
     /// output in the file `log`; it is killed and reaped on drop.
     pub fn spawn(&self, prog: &[&str], log: &Path) -> Server {
-        let log = File::create(log).unwrap();
+        let file = File::create(log).unwrap();
         let child = Command::new(path_of("chroot"))
             .arg(&self.dir)
             .args(prog)
             .env_clear()
             .stdin(Stdio::null())
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
             .spawn()
             .unwrap_or_else(|e| panic!("starting chroot {prog:?}: {e}"));
-        Server(child)
+        let name = Path::new(prog[0]).file_name().unwrap_or_default();
+        Server {
+            child,
+            name: name.to_string_lossy().into_owned(),
+            log: log.to_path_buf(),
+            archive: self.listing.dump(),
+        }
     }
 
     /// The run of `prog` and the archive, for a failed assertion.
@@ -174,12 +180,42 @@ impl Chroot {
 }
 
 /// A server started chrooted: killed and reaped on every exit path.
-pub struct Server(pub Child);
+pub struct Server {
+    pub child: Child,
+    name: String,
+    log: PathBuf,
+    /// The listing of the archive it runs from, for a failure.
+    archive: String,
+}
+
+impl Server {
+    /// Asks `answer` every 100 ms until it gives something, for up to
+    /// `limit`; panics, with the server's log and the archive, if the server
+    /// exits first.
+    pub fn poll<T>(&mut self, limit: Duration, mut answer: impl FnMut() -> Option<T>) -> Option<T> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "{} exited with {status}:\n{}\n--- archive ---\n{}",
+                    self.name,
+                    fs::read_to_string(&self.log).unwrap_or_default(),
+                    self.archive
+                );
+            }
+            if let Some(found) = answer() {
+                return Some(found);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
