@@ -93,13 +93,7 @@ pub(super) fn read(
     if let Some(addr) = verneed {
         let mut at = file_offset(loads, addr).ok_or("DT_VERNEED is not inside a loaded segment")?;
         loop {
-            let ent = records.read(at, 16, "Verneed")?;
-            if records.u16(&ent, 0) != 1 {
-                return Err(format!(
-                    "unsupported version {} of Verneed record",
-                    records.u16(&ent, 0)
-                ));
-            }
+            let ent = records.read_v1(at, 16, "Verneed")?;
             let file = string(u64::from(records.u32(&ent, 4)))?;
             let mut needed = Vec::new();
             let mut aux_at = next(at, records.u32(&ent, 8))?;
@@ -131,13 +125,7 @@ pub(super) fn read(
         let mut at = file_offset(loads, addr).ok_or("DT_VERDEF is not inside a loaded segment")?;
         let mut defined = Vec::new();
         loop {
-            let def = records.read(at, 20, "Verdef")?;
-            if records.u16(&def, 0) != 1 {
-                return Err(format!(
-                    "unsupported version {} of Verdef record",
-                    records.u16(&def, 0)
-                ));
-            }
+            let def = records.read_v1(at, 20, "Verdef")?;
             // glibc compares the first Verdaux name only.
             let aux = records.read(next(at, records.u32(&def, 12))?, 8, "Verdaux")?;
             defined.push(Version {
@@ -186,6 +174,17 @@ impl Records<'_> {
             .read_bytes_at(at, size)
             .map(<[u8]>::to_vec)
             .map_err(|()| format!("{what} record at offset {at} lies beyond the end of the file"))
+    }
+
+    /// A `what` record (Verneed, Verdef) of `size` bytes at `at`, whose
+    /// first field, its version, must be 1 (glibc's elf/dl-version.c refuses
+    /// any other).
+    fn read_v1(&mut self, at: u64, size: u64, what: &str) -> Result<Vec<u8>, String> {
+        let record = self.read(at, size, what)?;
+        match self.u16(&record, 0) {
+            1 => Ok(record),
+            version => Err(format!("unsupported version {version} of {what} record")),
+        }
     }
 
     fn u16(&self, bytes: &[u8], at: usize) -> u16 {
