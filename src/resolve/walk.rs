@@ -119,13 +119,7 @@ impl Closure {
         let found = self.walk_on(ctx, |w| {
             let start = w.objects.len();
             let found = w.load(caller, name);
-            w.objects[caller].deps.push(Dep {
-                name: name.to_os_string(),
-                object: found,
-            });
-            w.load_needed_from(start);
-            w.missing
-                .extend(versions::check(&w.loader, &w.objects, start));
+            w.opened(caller, name, found, start);
             found
         });
         self.dlopens.push((caller, name.to_os_string()));
@@ -159,11 +153,7 @@ impl Closure {
                 None => None,
             };
             if let Some((name, object)) = result {
-                w.objects[caller].deps.push(Dep {
-                    name: name.clone(),
-                    object,
-                });
-                w.load_needed_from(start);
+                w.opened(caller, name, object, start);
             }
             (found.map(|(_, i)| i), result.map(|(name, _)| name.clone()))
         });
@@ -198,6 +188,19 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    /// Records that `caller` opened `name` with `dlopen`, finding `object`
+    /// (objects from `start` on are what that loaded), then loads what those
+    /// need and checks their symbol versions, as `dlopen` does.
+    fn opened(&mut self, caller: usize, name: &OsStr, object: Option<usize>, start: usize) {
+        self.objects[caller].deps.push(Dep {
+            name: name.to_os_string(),
+            object,
+        });
+        self.load_needed_from(start);
+        let problems = versions::check(&self.loader, &self.objects, start);
+        self.missing.extend(problems);
+    }
+
     /// Loads the DT_NEEDED of every object from index `next` on, breadth-first.
     fn load_needed_from(&mut self, mut next: usize) {
         while next < self.objects.len() {
