@@ -68,14 +68,17 @@ pub fn gconv_dir_of(libc: &Path) -> Option<PathBuf> {
     gconv_dir(&Objects::default(), libc)
 }
 
-/// Real in-root paths of the directories the loaders search by
-/// themselves: their default directories and those of the root's
-/// `ld.so.conf` (which reach glibc through the cache).
+/// Real in-root paths of the loaders' own directories: those they search
+/// by themselves (their default directories and those of the root's
+/// `ld.so.conf`, which reach glibc through the cache) and the one each
+/// loader is in (`/lib64` on x86_64, whose name programs carry too).
 pub fn loader_dirs<'a>(root: &Root, loaders: impl Iterator<Item = &'a Loader>) -> HashSet<PathBuf> {
     let mut dirs: Vec<PathBuf> =
         directories(root, Path::new("/etc/ld.so.conf")).unwrap_or_default();
     for loader in loaders {
         dirs.extend(loader.default_dirs.iter().cloned());
+        let interp_dir = loader.interp.as_deref().and_then(Path::parent);
+        dirs.extend(interp_dir.map(Path::to_path_buf));
     }
     dirs.iter().filter_map(|d| real_dir(root, d)).collect()
 }

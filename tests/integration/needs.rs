@@ -490,8 +490,9 @@ fn plugin_directories_named_by_a_loading_object_get_a_hint() {
     let args = ["--root", s(&root), s(&program)];
     let modules = "/usr/lib/x86_64-linux-gnu/needs/modules";
     // Two shared objects of the program's machine (a link counted once,
-    // one four levels down); the parent, the loader's and ld.so.conf's
-    // directories are not plugin directories.
+    // one four levels down); the parent, the loader's (where it searches
+    // and where it is) and ld.so.conf's directories are not plugin
+    // directories.
     let size = 2 * fs::metadata(fx("leaf/lib/libleaf.so.1.0.0")).unwrap().len();
     // The flag takes the directory from the root: --add-file reads the host.
     let host = root.join(&modules[1..]);
