@@ -50,7 +50,7 @@ pub use needs::{
 pub use pipeline::{ExtraFile, Options, plan};
 pub use plan::{DroppedSetid, Entry, Plan, Planned, Role};
 pub use resolve::Missing;
-pub use view::{Report, human, json, list, tree, verbose};
+pub use view::{Report, escape, human, json, list, tree, verbose};
 pub use write::{Output, Written, remove_partial, write};
 
 /// The parsers of untrusted input (ELF files, `ld.so.cache`, `ld.so.conf`),

@@ -1,7 +1,10 @@
 //! Run-time needs in words: the flag that meets each one, and the `hint:`
 //! lines printed after the summary.
 
-use extract_elf_so::{Evidence, Kind, Need, Priority, Remedy, WholeDir, human};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use extract_elf_so::{Evidence, Kind, Need, Priority, Remedy, WholeDir, escape, human};
 
 /// The flag that meets a need, as a user types it; `None` when nothing is
 /// to be asked for.
@@ -15,9 +18,9 @@ pub fn flag(remedy: &Remedy) -> Option<String> {
         Remedy::AddFile(dir) => format!("--add-file {}", add_file(dir)),
         Remedy::DlopenNotes(Priority::Suggested) => "--dlopen-notes suggested".to_string(),
         Remedy::DlopenNotes(_) => "--dlopen-notes recommended".to_string(),
-        Remedy::Dest(dir) => format!("-d {}", dir.display()),
+        Remedy::Dest(dir) => format!("-d {}", word(dir)),
         Remedy::DestAndAdd { dest, add } => {
-            format!("-d {} --add-file {}", dest.display(), add_file(add))
+            format!("-d {} --add-file {}", word(dest), add_file(add))
         }
     })
 }
@@ -26,9 +29,30 @@ pub fn flag(remedy: &Remedy) -> Option<String> {
 /// `SRC:DIR` when its contents come from elsewhere.
 fn add_file(dir: &WholeDir) -> String {
     if dir.src == dir.at {
-        dir.at.display().to_string()
+        word(&dir.at)
     } else {
-        format!("{}:{}", dir.src.display(), dir.at.display())
+        let mut value = dir.src.as_os_str().to_owned();
+        value.push(":");
+        value.push(&dir.at);
+        word(Path::new(&value))
+    }
+}
+
+/// A path as one shell word: as it is when every byte is one a shell leaves
+/// alone, in single quotes otherwise, and in ANSI-C quotes (`$'...'`, which
+/// bash, zsh and ksh read) when it holds a control character or a byte that
+/// is not UTF-8.
+fn word(path: &Path) -> String {
+    let bytes = path.as_os_str().as_bytes();
+    let plain = |b: &u8| b.is_ascii_alphanumeric() || b"_./:=,@%+-".contains(b);
+    if !bytes.is_empty() && bytes.iter().all(plain) {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) if !text.chars().any(char::is_control) => {
+            format!("'{}'", text.replace('\'', "'\\''"))
+        }
+        _ => format!("$'{}'", escape(bytes).replace('\'', "\\'")),
     }
 }
 
@@ -163,6 +187,33 @@ mod tests {
         for (remedy, want) in cases {
             assert_eq!(flag(&remedy).as_deref(), want, "{remedy:?}");
         }
+    }
+
+    #[test]
+    fn a_path_in_a_flag_is_one_shell_word_that_bash_reads_back_exactly() {
+        use std::ffi::OsStr;
+        use std::process::Command;
+        let paths: [&[u8]; 6] = [
+            b"/usr/lib/nginx/modules",
+            b"/opt/my app/plugins",
+            b"/opt/it's/lib",
+            b"/opt/$HOME/`x`/\\n*",
+            b"/opt/tab\there/new\nline",
+            b"/opt/latin1-\xe9/'q'",
+        ];
+        for path in paths {
+            let path = Path::new(OsStr::from_bytes(path));
+            let quoted = word(path);
+            let out = Command::new("bash")
+                .arg("-c")
+                .arg(format!("printf %s {quoted}"))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{quoted}");
+            assert_eq!(out.stdout, path.as_os_str().as_bytes(), "{quoted}");
+        }
+        assert_eq!(word(Path::new("/usr/lib/x")), "/usr/lib/x");
+        assert_eq!(word(Path::new("/a b")), "'/a b'");
     }
 
     #[test]

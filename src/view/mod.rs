@@ -8,6 +8,7 @@ mod list;
 mod report;
 mod tree;
 
+pub use escape::escape;
 pub use json::json;
 pub use list::{list, verbose};
 pub use report::{Report, human};
