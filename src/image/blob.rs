@@ -83,6 +83,11 @@ impl Store {
         self.durable
     }
 
+    /// Where blobs are written before they are complete.
+    pub fn temp_dir(&self) -> &Path {
+        &self.temp_dir
+    }
+
     /// Where the blob with `digest` is.
     pub fn path(&self, digest: &str) -> PathBuf {
         self.dir.join(hex(digest))
@@ -148,6 +153,16 @@ impl<W: Write> Hashing<W> {
     /// The digest of everything written, and the writer.
     pub fn finish(self) -> (String, u64, W) {
         (hex_digest(&self.hash.finalize()), self.count, self.inner)
+    }
+
+    /// The digest and count of everything written since the start or the
+    /// last call, starting again from nothing.
+    pub fn take(&mut self) -> (String, u64) {
+        let hash = std::mem::take(&mut self.hash);
+        (
+            hex_digest(&hash.finalize()),
+            std::mem::take(&mut self.count),
+        )
     }
 }
 

@@ -139,17 +139,12 @@ pub fn build(
     shape: Shape<'_>,
     store: &Store,
 ) -> Result<Image, ImageError> {
-    let mut layers = Vec::new();
-    for (part, plan, own) in layers::split(planned, shape.epoch) {
-        layers.push(layers::write(
-            part,
-            &plan,
-            own,
-            settings.compression,
-            shape.level,
-            store,
-        )?);
-    }
+    let layers = layers::write_all(
+        layers::split(planned, shape.epoch),
+        settings.compression,
+        shape.level,
+        store,
+    )?;
     let created = oci::rfc3339(shape.epoch);
     let config = oci::Config {
         created: created.clone(),

@@ -16,11 +16,14 @@
 //! the files' bytes, modes and places: two hosts with the same libraries give
 //! the same base layer.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::ffi::OsStr;
-use std::io::BufWriter;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use tempfile::NamedTempFile;
 
 use super::blob::{Behind, Blob, Compressor, Hashing, Store};
 use super::config::Compression;
@@ -28,6 +31,7 @@ use super::error::ImageError;
 use crate::fsroot::{ArchivePath, Node};
 use crate::plan::{Plan, Planned, Role};
 use crate::resolve::Via;
+use crate::write::ChunkedGz;
 
 /// Bytes buffered before the compressed layer reaches its file.
 const BUFFER: usize = 256 * 1024;
@@ -157,6 +161,134 @@ fn in_base(via: Via, soname: Option<&OsStr>, at: &ArchivePath) -> bool {
     }
 }
 
+/// Writes the parts' layers into `store`, in order. gzip layers go through
+/// one compressor, cut between layers ([`ChunkedGz::cut`]): each layer's
+/// bytes are those it would have alone, and the workers compress the end of
+/// one layer while the next is read instead of waiting for it. zstd layers
+/// are written one after the other.
+pub fn write_all(
+    parts: Vec<(Part, Plan, usize)>,
+    compression: Compression,
+    level: u32,
+    store: &Store,
+) -> Result<Vec<Layer>, ImageError> {
+    if compression == Compression::Zstd || parts.is_empty() {
+        return parts
+            .into_iter()
+            .map(|(part, plan, own)| write(part, &plan, own, compression, level, store))
+            .collect();
+    }
+    let dir = store.temp_dir();
+    let io = |e| ImageError::io(dir, e);
+    let temps = parts
+        .iter()
+        .map(|_| store.temp())
+        .collect::<Result<_, _>>()?;
+    let files = LayerFiles::new(temps, store.durable()).map_err(io)?;
+    let mut sink = Hashing::new(ChunkedGz::new(files, level));
+    let mut tars = Vec::new();
+    for (i, (_, plan, _)) in parts.iter().enumerate() {
+        let (back, tar_bytes) = crate::write::tar_into(plan, sink, dir)?;
+        sink = back;
+        let (diff_id, _) = sink.take();
+        tars.push((diff_id, tar_bytes));
+        if i + 1 < parts.len() {
+            sink.inner.cut(LayerFiles::end_layer).map_err(io)?;
+        }
+    }
+    let (_, _, gz) = sink.finish();
+    let mut files = gz.finish().map_err(io)?;
+    files.end_layer().map_err(io)?;
+    if files.done.len() != parts.len() {
+        return Err(io(no_layer()));
+    }
+    let mut layers = Vec::new();
+    for ((part, plan, own), ((diff_id, tar_bytes), (temp, digest, size))) in
+        parts.into_iter().zip(tars.into_iter().zip(files.done))
+    {
+        store.keep(temp, &digest)?;
+        layers.push(Layer {
+            part,
+            entries: own,
+            content: plan.content_size(),
+            tar_bytes,
+            diff_id,
+            blob: Blob { digest, size },
+        });
+    }
+    Ok(layers)
+}
+
+/// The temporary files of gzip layers written one after the other by one
+/// compressor: what is written goes to the current layer's file, hashed on
+/// the way; [`end_layer`](Self::end_layer) finishes that file and moves on.
+struct LayerFiles {
+    durable: bool,
+    current: Option<(NamedTempFile, Hashing<BufWriter<Behind<File>>>)>,
+    next: VecDeque<NamedTempFile>,
+    /// Finished layers: the file, its digest and size.
+    done: Vec<(NamedTempFile, String, u64)>,
+}
+
+impl LayerFiles {
+    fn new(temps: VecDeque<NamedTempFile>, durable: bool) -> io::Result<Self> {
+        let mut files = LayerFiles {
+            durable,
+            current: None,
+            next: temps,
+            done: Vec::new(),
+        };
+        files.open_next()?;
+        Ok(files)
+    }
+
+    /// Starts writing the next layer's file, synced as it grows when the
+    /// store is durable.
+    fn open_next(&mut self) -> io::Result<()> {
+        let Some(temp) = self.next.pop_front() else {
+            return Ok(());
+        };
+        let file = temp.as_file().try_clone()?;
+        let synced = match self.durable {
+            true => Some(temp.as_file().try_clone()?),
+            false => None,
+        };
+        let outer = Hashing::new(BufWriter::with_capacity(BUFFER, Behind::new(file, synced)));
+        self.current = Some((temp, outer));
+        Ok(())
+    }
+
+    /// The current layer's members are all written: flushes its file and
+    /// waits for its write-behind, and starts the next layer's.
+    fn end_layer(&mut self) -> io::Result<()> {
+        let (temp, outer) = self.current.take().ok_or_else(no_layer)?;
+        let (digest, size, buffered) = outer.finish();
+        buffered
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .finish()?;
+        self.done.push((temp, digest, size));
+        self.open_next()
+    }
+}
+
+fn no_layer() -> io::Error {
+    io::Error::other("more layers written than planned")
+}
+
+impl Write for LayerFiles {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.current.as_mut().ok_or_else(no_layer)?.1.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.current {
+            Some((_, outer)) => outer.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Writes one part as a compressed blob: the tar stream is hashed (the
 /// layer's diff ID), compressed, and hashed again (its digest) as it goes
 /// to the store, each source file read once; a durable store's blob is
@@ -204,6 +336,7 @@ mod tests {
     use crate::resolve::{self, Context};
     use crate::test_fixtures::fixtures;
     use std::collections::BTreeSet;
+    use std::fs;
 
     fn planned(program: &Path) -> Planned {
         let ctx = Context::new(Root::host(), Vec::new());
@@ -219,6 +352,39 @@ mod tests {
             needs: Vec::new(),
             packed_dirs: Vec::new(),
         }
+    }
+
+    #[test]
+    fn layers_through_one_compressor_are_those_written_one_by_one() {
+        let planned = planned(&fixtures().join("hello/bin/hello-leaf"));
+        let tmp = tempfile::tempdir().unwrap();
+        let (one_dir, alone_dir) = (tmp.path().join("one"), tmp.path().join("alone"));
+        fs::create_dir(&one_dir).unwrap();
+        fs::create_dir(&alone_dir).unwrap();
+        let (one, alone) = (
+            Store::new(&one_dir, &one_dir),
+            Store::new(&alone_dir, &alone_dir),
+        );
+        let shared = write_all(split(&planned, 7), Compression::Gzip, 6, &one).unwrap();
+        let by_one: Vec<Layer> = split(&planned, 7)
+            .into_iter()
+            .map(|(part, plan, own)| write(part, &plan, own, Compression::Gzip, 6, &alone).unwrap())
+            .collect();
+        assert_eq!(shared.len(), 3);
+        // The base layer holds libc: several chunks, the last one short.
+        assert!(shared[0].tar_bytes > 2 << 20);
+        for (a, b) in shared.iter().zip(&by_one) {
+            assert_eq!(
+                (a.part, &a.diff_id, &a.blob, a.tar_bytes, a.entries),
+                (b.part, &b.diff_id, &b.blob, b.tar_bytes, b.entries)
+            );
+            assert_eq!(
+                fs::read(one.path(&a.blob.digest)).unwrap(),
+                fs::read(alone.path(&b.blob.digest)).unwrap()
+            );
+        }
+        let names = fs::read_dir(&one_dir).unwrap().count();
+        assert_eq!(names, 3, "one blob a layer, no temporary file left");
     }
 
     #[test]

@@ -13,12 +13,17 @@
 //!
 //! Each member's header has no file name and mtime 0, like `gzip -n`.
 //!
+//! One writer can write several gzip streams one after the other, cut apart
+//! without waiting for the chunks in flight ([`ChunkedGz::cut`]), as an
+//! image's layers are: each stream's bytes are those of a writer of its own.
+//!
 //! Memory: every large buffer is allocated fallibly. Under a memory limit
 //! the writer starts the workers it can (none: it compresses on its own
 //! thread), keeps fewer chunks in flight when buffers cannot be had, and
 //! fails with an out-of-memory error, never an abort, when not even one
 //! chunk fits.
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::thread;
 
@@ -59,9 +64,19 @@ pub(crate) struct ChunkedGz<W: Write> {
     spare_members: Vec<Vec<u8>>,
     /// Chunks' buffers (an input and a member buffer each) allocated.
     buffers: usize,
-    /// Whether a member was written (an empty input still gets one).
+    /// Whether a member was written since the stream began (an empty input
+    /// still gets one).
     wrote: bool,
+    /// Members handed to be compressed, and members written to `out`.
+    members: u64,
+    written: u64,
+    /// Where streams end ([`ChunkedGz::cut`]): after how many members, and
+    /// what `out` is told then.
+    cuts: VecDeque<(u64, Cut<W>)>,
 }
+
+/// What the writer is told when the members of one stream are all written.
+pub(crate) type Cut<W> = fn(&mut W) -> io::Result<()>;
 
 impl<W: Write> ChunkedGz<W> {
     /// A writer at `level` (1 fastest to 9 smallest), on every core.
@@ -94,6 +109,9 @@ impl<W: Write> ChunkedGz<W> {
             spare_members: Vec::new(),
             buffers: 0,
             wrote: false,
+            members: 0,
+            written: 0,
+            cuts: VecDeque::new(),
         };
         let max_buffers = max_buffers.max(1);
         if !gz.add_buffers() {
@@ -181,13 +199,12 @@ impl<W: Write> ChunkedGz<W> {
         };
         let data = std::mem::take(&mut self.buf);
         self.wrote = true;
+        self.members += 1;
         if let Some(compressor) = &mut self.local {
             let result = compress_member(compressor, self.xfl, &data, &mut member);
             self.spare_data.push(data);
             result?;
-            self.out.write_all(&member)?;
-            self.spare_members.push(member);
-            return Ok(());
+            return self.put(member);
         }
         self.pool.submit(data, member);
         // One chunk waiting for each worker is enough to keep them busy.
@@ -201,10 +218,49 @@ impl<W: Write> ChunkedGz<W> {
     fn collect_one(&mut self) -> io::Result<()> {
         let done = self.pool.collect()?;
         self.spare_data.push(done.data);
-        let member = done.member?;
+        self.put(done.member?)
+    }
+
+    /// Writes the next member, then tells `out` of every stream it ends.
+    fn put(&mut self, member: Vec<u8>) -> io::Result<()> {
         self.out.write_all(&member)?;
         self.spare_members.push(member);
+        self.written += 1;
+        self.tell_cuts()
+    }
+
+    /// Calls what `out` is told at every cut whose members are all written.
+    fn tell_cuts(&mut self) -> io::Result<()> {
+        while let Some(&(after, end)) = self.cuts.front() {
+            if after > self.written {
+                break;
+            }
+            self.cuts.pop_front();
+            end(&mut self.out)?;
+        }
         Ok(())
+    }
+
+    /// Ends one gzip stream and begins the next, without waiting for the
+    /// chunks in flight: what was written since the start or the last cut
+    /// is compressed as [`finish`](Self::finish) would (its last chunk
+    /// short, an empty one as one empty member), and once its last member
+    /// is written to `out`, `end` is called on `out`; the members after it
+    /// are the next stream's. Each stream's bytes are those a writer of its
+    /// own would give, while the workers go on with the next one.
+    pub(crate) fn cut(&mut self, end: Cut<W>) -> io::Result<()> {
+        self.ready()?;
+        if !self.buf.is_empty() || !self.wrote {
+            if self.buf.capacity() == 0 {
+                // An empty stream: its member's input is a buffer of the
+                // writer's own, as every other one.
+                self.buf = self.data_buffer()?;
+            }
+            self.dispatch()?;
+        }
+        self.wrote = false;
+        self.cuts.push_back((self.members, end));
+        self.tell_cuts()
     }
 
     /// Writes what is left (an empty input gets one empty member), waits
@@ -217,6 +273,7 @@ impl<W: Write> ChunkedGz<W> {
         while self.pool.in_flight() > 0 {
             self.collect_one()?;
         }
+        self.tell_cuts()?;
         drop(self.pool);
         Ok(self.out)
     }
@@ -323,6 +380,62 @@ mod tests {
             w.write_all(piece).unwrap();
         }
         w.finish().unwrap()
+    }
+
+    /// Streams told apart by cuts.
+    #[derive(Default)]
+    struct Streams {
+        done: Vec<Vec<u8>>,
+        current: Vec<u8>,
+    }
+
+    impl Write for Streams {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.current.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn end_stream(s: &mut Streams) -> io::Result<()> {
+        s.done.push(std::mem::take(&mut s.current));
+        Ok(())
+    }
+
+    #[test]
+    fn streams_cut_apart_are_each_what_a_writer_of_their_own_gives() {
+        // Short, empty, a chunk exactly, a chunk and a byte, several chunks.
+        let parts = [
+            sample(5_000),
+            Vec::new(),
+            sample(CHUNK),
+            sample(CHUNK + 1),
+            sample(3 * CHUNK + 12_345),
+            sample(700),
+        ];
+        let want: Vec<Vec<u8>> = parts.iter().map(|p| gz_with(p, 6, 1, 3)).collect();
+        for (workers, buffers) in [(0, 1), (0, 2), (1, 1), (1, 3), (2, 4), (3, 8)] {
+            let mut w = ChunkedGz::with_workers(Streams::default(), 6, workers, buffers);
+            for (i, part) in parts.iter().enumerate() {
+                for piece in part.chunks(77_777) {
+                    w.write_all(piece).unwrap();
+                }
+                if i + 1 < parts.len() {
+                    w.cut(end_stream).unwrap();
+                }
+            }
+            let mut streams = w.finish().unwrap();
+            end_stream(&mut streams).unwrap();
+            assert_eq!(streams.done.len(), parts.len());
+            for (i, (got, want)) in streams.done.iter().zip(&want).enumerate() {
+                assert!(
+                    got == want,
+                    "{workers} workers, {buffers} buffers: stream {i}"
+                );
+            }
+        }
     }
 
     fn sample(len: usize) -> Vec<u8> {

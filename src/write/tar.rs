@@ -83,12 +83,7 @@ pub(super) fn encode<W: Write>(
     let mut outer = match level {
         None => tar_stream(plan, outer, out_path, None, &mut changed)?,
         Some(level) => {
-            // Contents are read into one buffer, reserved here, where failing
-            // is an error rather than an abort.
-            let mut buf = Vec::new();
-            buf.try_reserve_exact(COPY_BUFFER)
-                .map_err(|_| io_err(io::ErrorKind::OutOfMemory.into()))?;
-            buf.resize(COPY_BUFFER, 0);
+            let mut buf = copy_buffer(out_path)?;
             let gz = Counter::new(ChunkedGz::new(outer, level), None);
             let tar = tar_stream(plan, gz, out_path, Some(&mut buf), &mut changed)?;
             tar.inner.finish().map_err(io_err)?
@@ -109,14 +104,33 @@ pub(super) fn encode<W: Write>(
     Ok((inner, written))
 }
 
-/// Writes the uncompressed tar stream of `plan` into `sink`; returns the sink
-/// and the number of bytes written. `out_path` names the output in errors.
-/// A source that grows while it is read is cut at its planned size, as in an
-/// archive; the stream stays whole, so a layer's digest is of what it holds.
+/// Writes the uncompressed tar stream of `plan` into `sink` (a compressor:
+/// contents are read through a buffer of [`COPY_BUFFER`] bytes, as for
+/// `-z`); returns the sink and the number of bytes written. `out_path`
+/// names the output in errors. A source that grows while it is read is cut
+/// at its planned size, as in an archive; the stream stays whole, so a
+/// layer's digest is of what it holds.
 pub fn tar_into<W: Write>(plan: &Plan, sink: W, out_path: &Path) -> Result<(W, u64)> {
     let mut changed = Vec::new();
-    let counter = tar_stream(plan, Counter::new(sink, None), out_path, None, &mut changed)?;
+    let mut buf = copy_buffer(out_path)?;
+    let counter = tar_stream(
+        plan,
+        Counter::new(sink, None),
+        out_path,
+        Some(&mut buf),
+        &mut changed,
+    )?;
     Ok((counter.inner, counter.count))
+}
+
+/// The buffer contents are read into on their way to a compressor,
+/// reserved where failing is an error rather than an abort.
+fn copy_buffer(out_path: &Path) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(COPY_BUFFER)
+        .map_err(|_| Error::io(out_path, io::ErrorKind::OutOfMemory.into()))?;
+    buf.resize(COPY_BUFFER, 0);
+    Ok(buf)
 }
 
 /// Writes the tar stream for `plan` into `sink` and returns the sink;
