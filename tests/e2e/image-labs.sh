@@ -10,7 +10,7 @@
 #           resolve `localhost` and load a local python3 http.server.
 #   load    lab 05 as docker-archive:, loaded by `docker load` and run (PONG
 #           again), and loaded by `podman load`, whose container's files must
-#           hold the program.
+#           hold the program, and run by podman (PONG).
 #   auth    a second registry with basic auth (htpasswd): a push with the
 #           credentials from a Docker config file ($DOCKER_CONFIG), pulled by
 #           Docker with the same file; a wrong password must fail with a
@@ -64,8 +64,8 @@ start_docker
 
 find_tool
 
-ports="$(free_ports 5)" || die "could not find free ports"
-read -r reg_port auth_port redis_port http_port load_port <<<"$ports"
+ports="$(free_ports 6)" || die "could not find free ports"
+read -r reg_port auth_port redis_port http_port load_port podman_port <<<"$ports"
 
 # A distribution registry on 127.0.0.1:$2 with storage in $1, basic auth with $3 (an htpasswd file) if given.
 start_registry() {
@@ -92,15 +92,17 @@ start_registry() {
 }
 
 # Waits for redis on $1 to answer PONG; $2 names the container for messages.
+# expect_pong PORT CONTAINER [ENGINE]: redis in CONTAINER (run by ENGINE,
+# docker by default) answers PONG on PORT.
 expect_pong() {
-    local port=$1 container=$2 pong=""
+    local port=$1 container=$2 engine=${3:-docker} pong=""
     for _ in $(seq 1 40); do
         pong="$(timeout 5 redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null || true)"
         [ "$pong" = "PONG" ] && return 0
-        [ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" = "true" ] || break
+        [ "$("$engine" inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" = "true" ] || break
         sleep 0.5
     done
-    docker logs "$container" >&2 || true
+    "$engine" logs "$container" >&2 || true
     die "$container: redis-cli -p $port ping got '$pong' instead of PONG"
 }
 
@@ -179,7 +181,15 @@ grep -qx 'usr/local/bin/redis-server' "$work/podman.list" ||
     die "load: the podman container has no usr/local/bin/redis-server"
 entrypoint="$(podman image inspect -f '{{json .Config.Entrypoint}}' "localhost/$archive_image")"
 [ "$entrypoint" = '["/usr/local/bin/redis-server"]' ] || die "load: podman sees entrypoint $entrypoint"
-say "load: podman load gives the program and its entrypoint"
+# podman asks runc to raise the container's open-file and process limits
+# to its defaults, which a machine may refuse ("error setting rlimit");
+# limits as low as these are always allowed, and enough for redis.
+container="$(timeout 60 podman run -d --network host \
+    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+    "localhost/$archive_image" --port "$podman_port" --save "")" || die "load: podman run failed"
+podman_containers+=("$container")
+expect_pong "$podman_port" "$container" podman
+say "load: podman load of the archive gives the program and its entrypoint, and answered PONG"
 
 # --- auth: basic, from a Docker config file ----------------------------------------
 
