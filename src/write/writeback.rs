@@ -9,21 +9,77 @@
 
 use std::fs::File;
 use std::io;
-use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 /// Bytes written between two requests.
 pub const STEP: u64 = 32 << 20;
 /// The thread's stack: it only waits and calls `fsync`, and a smaller
 /// stack leaves more of a memory limit to the compressor.
 const STACK: usize = 128 << 10;
+/// How often `start` looks whether a thread that has not said it started
+/// died instead.
+const START_POLL: Duration = Duration::from_millis(5);
 
 /// The thread that syncs the output as it grows.
+///
+/// Under a memory limit a thread must take what it needs while it starts:
+/// glibc ends the process when a thread cannot register a thread-local
+/// destructor later on. So `start` waits until the thread runs, before the
+/// writer takes more memory, and the thread waits on a mutex and condition
+/// variable, which use no thread-local state (a channel's blocking receive
+/// does, the first time it blocks).
 pub struct Writeback {
-    wake: Option<SyncSender<()>>,
+    shared: Option<Arc<Shared>>,
     /// Returns how many syncs it ran, or the first error.
     thread: Option<JoinHandle<io::Result<u64>>>,
     next: u64,
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    /// The thread waits here for requests; `start` waits here for it.
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    started: bool,
+    /// A sync is asked for (one covers everything before it).
+    pending: bool,
+    stop: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs on the thread: syncs `file` each time one is asked for, until
+    /// told to stop (after the sync pending then, if any).
+    fn serve(&self, file: &File) -> io::Result<u64> {
+        self.lock().started = true;
+        self.wake.notify_all();
+        let mut syncs = 0;
+        loop {
+            let mut state = self.lock();
+            while !state.pending && !state.stop {
+                state = self
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            if !state.pending {
+                return Ok(syncs);
+            }
+            state.pending = false;
+            drop(state);
+            file.sync_data()?;
+            syncs += 1;
+        }
+    }
 }
 
 impl Writeback {
@@ -31,22 +87,24 @@ impl Writeback {
     /// When no thread can be started (under a memory limit), nothing is
     /// synced early and the final `fsync` does it all.
     pub fn start(file: File) -> Self {
-        // One pending request is enough: a sync covers everything before it.
-        let (wake, requests) = mpsc::sync_channel::<()>(1);
+        let shared = Arc::new(Shared::default());
+        let theirs = Arc::clone(&shared);
         let thread = thread::Builder::new()
             .name("writeback".into())
             .stack_size(STACK)
-            .spawn(move || {
-                let mut syncs = 0;
-                for () in requests {
-                    file.sync_data()?;
-                    syncs += 1;
-                }
-                Ok(syncs)
-            })
+            .spawn(move || theirs.serve(&file))
             .ok();
+        if let Some(thread) = &thread {
+            let mut state = shared.lock();
+            while !state.started && !thread.is_finished() {
+                state = match shared.wake.wait_timeout(state, START_POLL) {
+                    Ok((state, _)) => state,
+                    Err(poisoned) => poisoned.into_inner().0,
+                };
+            }
+        }
         Writeback {
-            wake: thread.is_some().then_some(wake),
+            shared: thread.is_some().then_some(shared),
             thread,
             next: STEP,
         }
@@ -58,12 +116,11 @@ impl Writeback {
             return;
         }
         self.next = written + STEP;
-        if let Some(wake) = &self.wake {
-            match wake.try_send(()) {
-                // Busy (a request is pending) or stopped after an error:
-                // `finish` reports the error.
-                Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
-            }
+        if let Some(shared) = &self.shared {
+            // Already pending: the sync to come covers these bytes too. A
+            // thread stopped after an error leaves it for `finish` to report.
+            shared.lock().pending = true;
+            shared.wake.notify_all();
         }
     }
 
@@ -76,7 +133,10 @@ impl Writeback {
     }
 
     fn stop(&mut self) -> io::Result<u64> {
-        drop(self.wake.take());
+        if let Some(shared) = self.shared.take() {
+            shared.lock().stop = true;
+            shared.wake.notify_all();
+        }
         match self.thread.take() {
             // A thread that died rather than return can only have died as it
             // started (the runtime could not set it up under a memory
