@@ -17,8 +17,8 @@ use super::objects::{
     GCONV, LIBGCC_S, Objects, SHELL, TIME_ZONES, USERS_BY_NAME, USERS_OTHER, among,
 };
 use super::places::{
-    GLIBC_ZONEINFO, PASSWD, gconv_dir, has_file, has_gconv, has_users, has_zoneinfo, loader_dirs,
-    real_dir,
+    GLIBC_ZONEINFO, PASSWD, gconv_dir, has_file, has_gconv, has_users, has_zoneinfo, interp_dirs,
+    loader_dirs, real_dir,
 };
 use super::{plugins, relative};
 use crate::elf::{DlopenEntry, Priority};
@@ -65,6 +65,10 @@ impl<'a> Finder<'a> {
         let root = &self.ctx.root;
         let loader_dirs = loader_dirs(root, closures.iter().map(|c| c.loader.as_ref()));
         let mut excluded = loader_dirs.clone();
+        excluded.extend(interp_dirs(
+            root,
+            closures.iter().map(|c| c.loader.as_ref()),
+        ));
         for closure in closures {
             if let Some(libc) = libc_of(closure)
                 && let Some(dir) = gconv_dir(&self.objects, &closure.objects[libc].source)

@@ -68,19 +68,29 @@ pub fn gconv_dir_of(libc: &Path) -> Option<PathBuf> {
     gconv_dir(&Objects::default(), libc)
 }
 
-/// Real in-root paths of the loaders' own directories: those they search
-/// by themselves (their default directories and those of the root's
-/// `ld.so.conf`, which reach glibc through the cache) and the one each
-/// loader is in (`/lib64` on x86_64, whose name programs carry too).
+/// Real in-root paths of the directories the loaders search by
+/// themselves: their default directories and those of the root's
+/// `ld.so.conf` (which reach glibc through the cache).
 pub fn loader_dirs<'a>(root: &Root, loaders: impl Iterator<Item = &'a Loader>) -> HashSet<PathBuf> {
     let mut dirs: Vec<PathBuf> =
         directories(root, Path::new("/etc/ld.so.conf")).unwrap_or_default();
     for loader in loaders {
         dirs.extend(loader.default_dirs.iter().cloned());
-        let interp_dir = loader.interp.as_deref().and_then(Path::parent);
-        dirs.extend(interp_dir.map(Path::to_path_buf));
     }
     dirs.iter().filter_map(|d| real_dir(root, d)).collect()
+}
+
+/// Real in-root paths of the directories the loaders are in (`/lib64` on
+/// x86_64, which programs name too), `/` left out. The loader does not
+/// search them: they are not plugin directories, but a program may still
+/// keep its own libraries beside its own loader.
+pub fn interp_dirs<'a>(root: &Root, loaders: impl Iterator<Item = &'a Loader>) -> HashSet<PathBuf> {
+    loaders
+        .filter_map(|l| l.interp.as_deref().and_then(Path::parent))
+        .filter(|d| d.is_absolute() && d.parent().is_some())
+        .filter_map(|d| real_dir(root, d))
+        .filter(|d| d.parent().is_some())
+        .collect()
 }
 
 /// The real in-root path of a directory, links followed inside the root.

@@ -696,6 +696,40 @@ fn an_origin_directory_inside_a_root_is_added_from_the_root() {
     assert_eq!(of_kind(&needs, "program-relative")[0]["met"], true);
 }
 
+/// A program that keeps its own loader in its `$ORIGIN` directory is still
+/// told of the files there: the loader does not search the directory it is
+/// in, which is no plugin directory either.
+#[test]
+fn an_origin_directory_holding_the_loader_is_still_a_need() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    mini_sysroot(&root);
+    let (bin, lib) = (root.join("opt/od/bin"), root.join("opt/od/lib"));
+    fs::create_dir_all(&bin).unwrap();
+    fs::create_dir_all(&lib).unwrap();
+    fs::copy(fx("origin-data/bin/app"), bin.join("app")).unwrap();
+    for name in ["app.conf", "libleaf.so.1.0.0"] {
+        fs::copy(fx(&format!("origin-data/lib/{name}")), lib.join(name)).unwrap();
+    }
+    symlink("libleaf.so.1.0.0", lib.join("libleaf.so.1")).unwrap();
+    // The loader the program names, /lib64/ld-linux-x86-64.so.2, is there.
+    fs::copy(
+        root.join("usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
+        lib.join("ld-linux-x86-64.so.2"),
+    )
+    .unwrap();
+    fs::remove_file(root.join("lib64")).unwrap();
+    symlink("opt/od/lib", root.join("lib64")).unwrap();
+    let needs = needs_of(dir.path(), &["--root", s(&root), s(&bin.join("app"))]);
+    let origin = of_kind(&needs, "program-relative");
+    assert_eq!(origin.len(), 1, "{needs:?}");
+    assert_eq!(
+        (&origin[0]["path"], &origin[0]["met"]),
+        (&Value::from("/opt/od/lib"), &Value::from(false))
+    );
+    assert!(of_kind(&needs, "plugin-dir").is_empty(), "{needs:?}");
+}
+
 #[test]
 fn the_tree_shows_needs_and_each_subtree_once() {
     let dir = tmp();
