@@ -184,11 +184,12 @@ pub fn write_all(
         .iter()
         .map(|_| store.temp())
         .collect::<Result<_, _>>()?;
+    let mut buf = crate::write::copy_buffer(dir)?;
     let files = LayerFiles::new(temps, store.durable()).map_err(io)?;
     let mut sink = Hashing::new(ChunkedGz::new(files, level));
     let mut tars = Vec::new();
     for (i, (_, plan, _)) in parts.iter().enumerate() {
-        let (back, tar_bytes) = crate::write::tar_into(plan, sink, dir)?;
+        let (back, tar_bytes) = crate::write::tar_into(plan, sink, dir, &mut buf)?;
         sink = back;
         let (diff_id, _) = sink.take();
         tars.push((diff_id, tar_bytes));
@@ -273,7 +274,7 @@ impl LayerFiles {
 }
 
 fn no_layer() -> io::Error {
-    io::Error::other("more layers written than planned")
+    io::Error::other("the layers written are not the layers planned")
 }
 
 impl Write for LayerFiles {
@@ -310,9 +311,10 @@ pub fn write(
         false => None,
     };
     let file = Behind::new(file, synced);
+    let mut buf = crate::write::copy_buffer(&path)?;
     let outer = Hashing::new(BufWriter::with_capacity(BUFFER, file));
     let inner = Hashing::new(Compressor::new(outer, compression, level).map_err(io)?);
-    let (inner, tar_bytes) = crate::write::tar_into(plan, inner, &path)?;
+    let (inner, tar_bytes) = crate::write::tar_into(plan, inner, &path, &mut buf)?;
     let (diff_id, _, compressor) = inner.finish();
     let (digest, size, file) = compressor.finish().map_err(io)?.finish();
     let file = file.into_inner().map_err(|e| io(e.into_error()))?;

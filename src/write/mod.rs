@@ -20,5 +20,5 @@ pub use output::{Output, Written, remove_partial, write};
 // For the image writer, which writes layers with the same tar stream, gzip
 // and write-behind.
 pub(crate) use gzip::ChunkedGz;
-pub(crate) use tar::tar_into;
+pub(crate) use tar::{copy_buffer, tar_into};
 pub(crate) use writeback::Writeback;

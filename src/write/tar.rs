@@ -105,30 +105,37 @@ pub(super) fn encode<W: Write>(
 }
 
 /// Writes the uncompressed tar stream of `plan` into `sink` (a compressor:
-/// contents are read through a buffer of [`COPY_BUFFER`] bytes, as for
-/// `-z`); returns the sink and the number of bytes written. `out_path`
-/// names the output in errors. A source that grows while it is read is cut
-/// at its planned size, as in an archive; the stream stays whole, so a
-/// layer's digest is of what it holds.
-pub fn tar_into<W: Write>(plan: &Plan, sink: W, out_path: &Path) -> Result<(W, u64)> {
+/// contents are read into `buf`, from [`copy_buffer`], as for `-z`);
+/// returns the sink and the number of bytes written. `out_path` names the
+/// output in errors. A source that grows while it is read is cut at its
+/// planned size, as in an archive; the stream stays whole, so a layer's
+/// digest is of what it holds.
+pub fn tar_into<W: Write>(
+    plan: &Plan,
+    sink: W,
+    out_path: &Path,
+    buf: &mut [u8],
+) -> Result<(W, u64)> {
     let mut changed = Vec::new();
-    let mut buf = copy_buffer(out_path)?;
     let counter = tar_stream(
         plan,
         Counter::new(sink, None),
         out_path,
-        Some(&mut buf),
+        Some(buf),
         &mut changed,
     )?;
     Ok((counter.inner, counter.count))
 }
 
 /// The buffer contents are read into on their way to a compressor,
-/// reserved where failing is an error rather than an abort.
-fn copy_buffer(out_path: &Path) -> Result<Vec<u8>> {
+/// reserved where failing is an error rather than an abort: before the
+/// compressor takes what memory it can.
+pub fn copy_buffer(out_path: &Path) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
-    buf.try_reserve_exact(COPY_BUFFER)
-        .map_err(|_| Error::io(out_path, io::ErrorKind::OutOfMemory.into()))?;
+    buf.try_reserve_exact(COPY_BUFFER).map_err(|_| {
+        let why = "not enough memory to compress (a 256 KiB read buffer)";
+        Error::io(out_path, io::Error::new(io::ErrorKind::OutOfMemory, why))
+    })?;
     buf.resize(COPY_BUFFER, 0);
     Ok(buf)
 }
