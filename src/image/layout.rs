@@ -3,7 +3,7 @@
 //!
 //! A directory gets its blobs first, each renamed into `blobs/sha256/` when
 //! complete, and its `index.json` last, replaced in one rename: a failed run
-//! leaves the layout's tags as they were. A tag added to an existing layout
+//! leaves the layout's tags as they were, and a new layout not there at all. A tag added to an existing layout
 //! replaces only the entry that had the same tag; everything else the index
 //! holds is kept.
 
@@ -48,15 +48,35 @@ pub fn write_dir(
         true => read_index(&index_path)?,
         false => json!({"schemaVersion": 2, "mediaType": oci::INDEX, "manifests": []}),
     };
+    let made_dir = !dir.exists();
     let blobs = dir.join("blobs/sha256");
-    fs::create_dir_all(&blobs).map_err(|e| ImageError::io(&blobs, e))?;
-    let image = build(&Store::new(&blobs, dir))?;
-    if !layout_file.is_file() {
-        replace(&layout_file, OCI_LAYOUT)?;
+    let written = fs::create_dir_all(&blobs)
+        .map_err(|e| ImageError::io(&blobs, e))
+        .and_then(|()| build(&Store::new(&blobs, dir)))
+        .and_then(|image| {
+            if !layout_file.is_file() {
+                replace(&layout_file, OCI_LAYOUT)?;
+            }
+            replace(&index_path, &oci::to_bytes(&tagged(index, &image, tag)))?;
+            Ok(image)
+        });
+    if written.is_err() && !existing {
+        // A new layout that failed leaves nothing: what this run made goes.
+        let _ = match made_dir {
+            true => fs::remove_dir_all(dir),
+            false => {
+                fs::remove_dir_all(dir.join("blobs")).and_then(|()| remove_if_there(&layout_file))
+            }
+        };
     }
-    let index = tagged(index, &image, tag);
-    replace(&index_path, &oci::to_bytes(&index))?;
-    Ok(image)
+    written
+}
+
+fn remove_if_there(path: &Path) -> std::io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Writes the image as an OCI layout in one tar file; its blobs are in `staging`.

@@ -478,3 +478,65 @@ fn under_a_memory_limit_gzip_uses_fewer_threads_or_fails_cleanly() {
         "the limits tried should include some too low for -z ({refused}) and some enough ({wrote})"
     );
 }
+
+#[test]
+fn under_a_memory_limit_an_image_is_written_whole_or_not_at_all() {
+    // As for -z: at each limit where the tool writes a plain tar, an image's
+    // layers (one compressor for all, a write-behind thread per layer) are
+    // written as without a limit, or the run exits 1 saying memory is
+    // short and leaves no layout behind. Never abort.
+    let dir = tmp();
+    let mut args = os(&[&"-q", &"--image", &"oci:want"]);
+    args.extend(inputs());
+    run_ok(dir.path(), &args);
+    let want = fs::read(dir.path().join("want/index.json")).unwrap();
+    let plain_dir = dir.path().join("plain");
+    let image_dir = dir.path().join("image");
+    fs::create_dir(&plain_dir).unwrap();
+    fs::create_dir(&image_dir).unwrap();
+    let mut plain_args = os(&[&"-o", &"a.tar"]);
+    plain_args.extend(inputs());
+    let mut image_args = os(&[&"--image", &"oci:img"]);
+    image_args.extend(inputs());
+    let (mut wrote, mut refused, mut in_a_row) = (0, 0, 0);
+    for limit in (4_000..=100_000).step_by(1_000) {
+        if limited(&plain_dir, limit, &plain_args).status.code() != Some(0) {
+            in_a_row = 0;
+            continue;
+        }
+        let out = limited(&image_dir, limit, &image_args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "limit {limit} KB:\n{stderr}");
+        match out.status.code() {
+            Some(0) => {
+                let got = fs::read(image_dir.join("img/index.json")).unwrap();
+                assert!(got == want, "limit {limit} KB: another image");
+                fs::remove_dir_all(image_dir.join("img")).unwrap();
+                wrote += 1;
+                in_a_row += 1;
+            }
+            Some(1) => {
+                assert!(
+                    stderr.contains("not enough memory to compress"),
+                    "limit {limit} KB:\n{stderr}"
+                );
+                refused += 1;
+                in_a_row = 0;
+            }
+            code => panic!("limit {limit} KB: exit {code:?}\n{stderr}"),
+        }
+        assert_eq!(
+            listing(&image_dir),
+            Vec::<String>::new(),
+            "limit {limit} KB"
+        );
+        if in_a_row == 3 {
+            eprintln!("--image wrote the layout from {} KB on", limit - 2_000);
+            break;
+        }
+    }
+    assert!(
+        refused > 0 && wrote > 0,
+        "the limits tried should include some too low for --image ({refused}) and some enough ({wrote})"
+    );
+}
