@@ -204,18 +204,11 @@ pub fn write_all(
         return Err(io(no_layer()));
     }
     let mut layers = Vec::new();
-    for ((part, plan, own), ((diff_id, tar_bytes), (temp, digest, size))) in
+    for ((part, plan, own), (tar, (temp, digest, size))) in
         parts.into_iter().zip(tars.into_iter().zip(files.done))
     {
-        store.keep(temp, &digest)?;
-        layers.push(Layer {
-            part,
-            entries: own,
-            content: plan.content_size(),
-            tar_bytes,
-            diff_id,
-            blob: Blob { digest, size },
-        });
+        let blob = Blob { digest, size };
+        layers.push(keep(store, temp, (part, &plan, own), tar, blob)?);
     }
     Ok(layers)
 }
@@ -319,14 +312,28 @@ pub fn write(
     let (digest, size, file) = compressor.finish().map_err(io)?.finish();
     let file = file.into_inner().map_err(|e| io(e.into_error()))?;
     file.finish().map_err(io)?;
-    store.keep(temp, &digest)?;
+    let blob = Blob { digest, size };
+    keep(store, temp, (part, plan, own), (diff_id, tar_bytes), blob)
+}
+
+/// Stores a finished layer's file under its digest: the layer of `part`
+/// (its plan and how many entries are its own), with its tar's digest and
+/// size.
+fn keep(
+    store: &Store,
+    temp: NamedTempFile,
+    (part, plan, own): (Part, &Plan, usize),
+    (diff_id, tar_bytes): (String, u64),
+    blob: Blob,
+) -> Result<Layer, ImageError> {
+    store.keep(temp, &blob.digest)?;
     Ok(Layer {
         part,
         entries: own,
         content: plan.content_size(),
         tar_bytes,
         diff_id,
-        blob: Blob { digest, size },
+        blob,
     })
 }
 

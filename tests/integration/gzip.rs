@@ -421,39 +421,47 @@ fn limited(dir: &Path, limit_kb: u64, args: &[OsString]) -> Output {
         .expect("running sh")
 }
 
-#[test]
-fn under_a_memory_limit_gzip_uses_fewer_threads_or_fails_cleanly() {
-    // From limits too low for anything up to one that is enough: at each
-    // limit where the tool writes a plain tar, -z must write the same
-    // archive as without a limit (on fewer threads, if it must), or exit 1
-    // saying memory is short and leave no file behind. Never abort.
+/// Runs the tool with `args` (writing `output` in a directory of its own)
+/// at limits from 4 MB up: wherever the tool can write a plain tar, the run
+/// must write what `want` holds (read from `output` by `read`), or exit 1
+/// saying memory is short for compressing and leave nothing behind. Never
+/// abort. Stops after three successes in a row; the limits tried must
+/// include some of each.
+fn sweep_memory_limits(
+    what: &str,
+    args: &[&dyn AsRef<std::ffi::OsStr>],
+    output: &str,
+    read: impl Fn(&Path) -> Vec<u8>,
+    want: &[u8],
+) {
     let dir = tmp();
-    let want = packed(dir.path(), "want.tar.gz", &[]);
     let plain_dir = dir.path().join("plain");
-    let gz_dir = dir.path().join("gz");
+    let out_dir = dir.path().join("out");
     fs::create_dir(&plain_dir).unwrap();
-    fs::create_dir(&gz_dir).unwrap();
+    fs::create_dir(&out_dir).unwrap();
     // Not quiet: the run's other work (run-time needs, printing) is under
     // the limit too.
     let mut plain_args = os(&[&"-o", &"a.tar"]);
     plain_args.extend(inputs());
-    let mut gz_args = os(&[&"-z", &"-o", &"a.tar.gz"]);
-    gz_args.extend(inputs());
+    let mut out_args = os(args);
+    out_args.extend(inputs());
     let (mut wrote, mut refused, mut in_a_row) = (0, 0, 0);
     for limit in (4_000..=100_000).step_by(1_000) {
         if limited(&plain_dir, limit, &plain_args).status.code() != Some(0) {
-            // Too little for the tool itself: nothing to say about gzip.
+            // Too little for the tool itself: nothing to say about compressing.
             in_a_row = 0;
             continue;
         }
-        let out = limited(&gz_dir, limit, &gz_args);
+        let out = limited(&out_dir, limit, &out_args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "limit {limit} KB:\n{stderr}");
         match out.status.code() {
             Some(0) => {
-                let got = fs::read(gz_dir.join("a.tar.gz")).unwrap();
-                assert!(got == want, "limit {limit} KB: other bytes");
-                fs::remove_file(gz_dir.join("a.tar.gz")).unwrap();
+                let written = out_dir.join(output);
+                assert!(read(&written) == want, "limit {limit} KB: other bytes");
+                fs::remove_dir_all(&written)
+                    .or_else(|_| fs::remove_file(&written))
+                    .unwrap();
                 wrote += 1;
                 in_a_row += 1;
             }
@@ -467,76 +475,38 @@ fn under_a_memory_limit_gzip_uses_fewer_threads_or_fails_cleanly() {
             }
             code => panic!("limit {limit} KB: exit {code:?}\n{stderr}"),
         }
-        assert_eq!(listing(&gz_dir), Vec::<String>::new(), "limit {limit} KB");
+        assert_eq!(listing(&out_dir), Vec::<String>::new(), "limit {limit} KB");
         if in_a_row == 3 {
-            eprintln!("-z wrote the archive from {} KB on", limit - 2_000);
+            eprintln!("{what} wrote its output from {} KB on", limit - 2_000);
             break;
         }
     }
     assert!(
         refused > 0 && wrote > 0,
-        "the limits tried should include some too low for -z ({refused}) and some enough ({wrote})"
+        "the limits tried should include some too low for {what} ({refused}) and some enough ({wrote})"
     );
 }
 
 #[test]
+fn under_a_memory_limit_gzip_uses_fewer_threads_or_fails_cleanly() {
+    // -z writes the same archive as without a limit (on fewer threads, if
+    // it must), or fails cleanly.
+    let dir = tmp();
+    let want = packed(dir.path(), "want.tar.gz", &[]);
+    let read = |path: &Path| fs::read(path).unwrap();
+    sweep_memory_limits("-z", &[&"-z", &"-o", &"a.tar.gz"], "a.tar.gz", read, &want);
+}
+
+#[test]
 fn under_a_memory_limit_an_image_is_written_whole_or_not_at_all() {
-    // As for -z: at each limit where the tool writes a plain tar, an image's
-    // layers (one compressor for all, a write-behind thread per layer) are
-    // written as without a limit, or the run exits 1 saying memory is
-    // short and leaves no layout behind. Never abort.
+    // An image's layers (one compressor for all, a write-behind thread per
+    // layer) are written as without a limit, or the run fails cleanly and
+    // leaves no layout behind.
     let dir = tmp();
     let mut args = os(&[&"-q", &"--image", &"oci:want"]);
     args.extend(inputs());
     run_ok(dir.path(), &args);
     let want = fs::read(dir.path().join("want/index.json")).unwrap();
-    let plain_dir = dir.path().join("plain");
-    let image_dir = dir.path().join("image");
-    fs::create_dir(&plain_dir).unwrap();
-    fs::create_dir(&image_dir).unwrap();
-    let mut plain_args = os(&[&"-o", &"a.tar"]);
-    plain_args.extend(inputs());
-    let mut image_args = os(&[&"--image", &"oci:img"]);
-    image_args.extend(inputs());
-    let (mut wrote, mut refused, mut in_a_row) = (0, 0, 0);
-    for limit in (4_000..=100_000).step_by(1_000) {
-        if limited(&plain_dir, limit, &plain_args).status.code() != Some(0) {
-            in_a_row = 0;
-            continue;
-        }
-        let out = limited(&image_dir, limit, &image_args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "limit {limit} KB:\n{stderr}");
-        match out.status.code() {
-            Some(0) => {
-                let got = fs::read(image_dir.join("img/index.json")).unwrap();
-                assert!(got == want, "limit {limit} KB: another image");
-                fs::remove_dir_all(image_dir.join("img")).unwrap();
-                wrote += 1;
-                in_a_row += 1;
-            }
-            Some(1) => {
-                assert!(
-                    stderr.contains("not enough memory to compress"),
-                    "limit {limit} KB:\n{stderr}"
-                );
-                refused += 1;
-                in_a_row = 0;
-            }
-            code => panic!("limit {limit} KB: exit {code:?}\n{stderr}"),
-        }
-        assert_eq!(
-            listing(&image_dir),
-            Vec::<String>::new(),
-            "limit {limit} KB"
-        );
-        if in_a_row == 3 {
-            eprintln!("--image wrote the layout from {} KB on", limit - 2_000);
-            break;
-        }
-    }
-    assert!(
-        refused > 0 && wrote > 0,
-        "the limits tried should include some too low for --image ({refused}) and some enough ({wrote})"
-    );
+    let read = |path: &Path| fs::read(path.join("index.json")).unwrap();
+    sweep_memory_limits("--image", &[&"--image", &"oci:img"], "img", read, &want);
 }

@@ -662,13 +662,11 @@ fn files_beside_an_origin_directory_are_not_left_behind_silently() {
     assert!(of_kind(&needs_of(dir.path(), &[&leaf]), "program-relative").is_empty());
 }
 
-/// Inside a sysroot, the `$ORIGIN` directory comes from the root, where
-/// `--add-file` would read the host.
-#[test]
-fn an_origin_directory_inside_a_root_is_added_from_the_root() {
-    let dir = tmp();
-    let root = dir.path().join("root");
-    mini_sysroot(&root);
+/// A sysroot with `origin-data`'s program in `/opt/od/bin` and its
+/// `$ORIGIN/../lib` (its library and a file) in `/opt/od/lib`; returns the
+/// two directories' host paths.
+fn origin_root(root: &Path) -> (PathBuf, PathBuf) {
+    mini_sysroot(root);
     let (bin, lib) = (root.join("opt/od/bin"), root.join("opt/od/lib"));
     fs::create_dir_all(&bin).unwrap();
     fs::create_dir_all(&lib).unwrap();
@@ -677,6 +675,16 @@ fn an_origin_directory_inside_a_root_is_added_from_the_root() {
         fs::copy(fx(&format!("origin-data/lib/{name}")), lib.join(name)).unwrap();
     }
     symlink("libleaf.so.1.0.0", lib.join("libleaf.so.1")).unwrap();
+    (bin, lib)
+}
+
+/// Inside a sysroot, the `$ORIGIN` directory comes from the root, where
+/// `--add-file` would read the host.
+#[test]
+fn an_origin_directory_inside_a_root_is_added_from_the_root() {
+    let dir = tmp();
+    let root = dir.path().join("root");
+    let (bin, lib) = origin_root(&root);
     let app = bin.join("app");
     let args = ["--root", s(&root), s(&app)];
     let hints = hints_of(dir.path(), &args);
@@ -703,15 +711,7 @@ fn an_origin_directory_inside_a_root_is_added_from_the_root() {
 fn an_origin_directory_holding_the_loader_is_still_a_need() {
     let dir = tmp();
     let root = dir.path().join("root");
-    mini_sysroot(&root);
-    let (bin, lib) = (root.join("opt/od/bin"), root.join("opt/od/lib"));
-    fs::create_dir_all(&bin).unwrap();
-    fs::create_dir_all(&lib).unwrap();
-    fs::copy(fx("origin-data/bin/app"), bin.join("app")).unwrap();
-    for name in ["app.conf", "libleaf.so.1.0.0"] {
-        fs::copy(fx(&format!("origin-data/lib/{name}")), lib.join(name)).unwrap();
-    }
-    symlink("libleaf.so.1.0.0", lib.join("libleaf.so.1")).unwrap();
+    let (bin, lib) = origin_root(&root);
     // The loader the program names, /lib64/ld-linux-x86-64.so.2, is there.
     fs::copy(
         root.join("usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
