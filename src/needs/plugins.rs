@@ -7,12 +7,13 @@
 //! `--modules-path=/usr/lib/nginx/modules`) that is a directory of the root
 //! holding shared objects of its own class and machine (counted down four
 //! levels, links to files followed: perl keeps them in `auto/POSIX/`). Not
-//! counted: the loaders' own directories (default and `ld.so.conf` ones),
+//! counted: the loaders' own directories (default and `ld.so.conf` ones,
+//! and the one each loader is in),
 //! glibc's gconv directory, trees that never hold plugins (`/sys`, `/etc`,
 //! `/usr/share`, ...) and a few directories that hold more; and a
 //! directory whose shared objects all lie in directories found below it
 //! gives way to them. Libraries whose plugins their users rarely need
-//! (OpenSSL, SASL, Kerberos, PAM, p11-kit: [`EXCEPTIONS`]) are reported
+//! (OpenSSL, SASL, Kerberos, PAM, p11-kit, libbluray: [`EXCEPTIONS`]) are reported
 //! without a hint.
 
 use std::collections::{HashMap, HashSet};
@@ -34,6 +35,7 @@ pub const EXCEPTIONS: &[(&str, &str)] = &[
     ("libkrb5", "MIT Kerberos plugins"),
     ("libpam.so", "PAM modules"),
     ("libp11-kit.so", "p11-kit's PKCS#11 modules"),
+    ("libbluray.so", "libbluray's Java runtime for BD-J menus"),
 ];
 /// Directories that hold programs or everything, never plugins alone.
 const NOT_PLUGINS: &[&str] = &["/usr/bin", "/usr/sbin", "/usr/local", "/usr/libexec"];

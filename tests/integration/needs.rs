@@ -575,6 +575,39 @@ fn plugin_directories_of_the_exception_list_get_no_hint() {
     assert_eq!(dirs[0]["hint"], false);
 }
 
+/// The exceptions go by the `SONAME` of the library naming the directory:
+/// the same library renamed libbluray (which names the JDK's directories)
+/// gets no hint, renamed anything else it gets one.
+#[test]
+fn the_exception_list_goes_by_soname() {
+    if !crate::util::require(have("patchelf"), "patchelf is not installed") {
+        return;
+    }
+    for (soname, hinted) in [("libbluray.so.2", false), ("libplugins.so.1", true)] {
+        let dir = tmp();
+        let root = dir.path().join("root");
+        plugin_root(&root);
+        let lib = root.join("opt/engine/lib/libcrypto.so.99");
+        let set = std::process::Command::new("patchelf")
+            .args(["--set-soname", soname])
+            .arg(&lib)
+            .status()
+            .unwrap();
+        assert!(set.success());
+        let program = root.join("opt/engine/bin/app");
+        let args = ["--root", s(&root), s(&program), "-d", "/opt/engine/bin"];
+        let needs = needs_of(dir.path(), &args);
+        let dirs = of_kind(&needs, "plugin-dir");
+        assert_eq!(dirs.len(), 1, "{soname}: {needs:?}");
+        assert_eq!(dirs[0]["hint"], hinted, "{soname}");
+        assert_eq!(
+            hints_of(dir.path(), &args).len(),
+            usize::from(hinted),
+            "{soname}"
+        );
+    }
+}
+
 #[test]
 fn a_program_that_names_its_own_directory_should_stay_there() {
     let dir = tmp();
