@@ -155,14 +155,11 @@ impl<W: Write> Hashing<W> {
         (hex_digest(&self.hash.finalize()), self.count, self.inner)
     }
 
-    /// The digest and count of everything written since the start or the
-    /// last call, starting again from nothing.
-    pub fn take(&mut self) -> (String, u64) {
-        let hash = std::mem::take(&mut self.hash);
-        (
-            hex_digest(&hash.finalize()),
-            std::mem::take(&mut self.count),
-        )
+    /// The digest of everything written since the start or the last call,
+    /// starting again from nothing.
+    pub fn take(&mut self) -> String {
+        self.count = 0;
+        hex_digest(&std::mem::take(&mut self.hash).finalize())
     }
 }
 

@@ -191,7 +191,7 @@ pub fn write_all(
     for (i, (_, plan, _)) in parts.iter().enumerate() {
         let (back, tar_bytes) = crate::write::tar_into(plan, sink, dir, &mut buf)?;
         sink = back;
-        let (diff_id, _) = sink.take();
+        let diff_id = sink.take();
         tars.push((diff_id, tar_bytes));
         if i + 1 < parts.len() {
             sink.inner.cut(LayerFiles::end_layer).map_err(io)?;
@@ -242,12 +242,7 @@ impl LayerFiles {
         let Some(temp) = self.next.pop_front() else {
             return Ok(());
         };
-        let file = temp.as_file().try_clone()?;
-        let synced = match self.durable {
-            true => Some(temp.as_file().try_clone()?),
-            false => None,
-        };
-        let outer = Hashing::new(BufWriter::with_capacity(BUFFER, Behind::new(file, synced)));
+        let outer = open_blob(&temp, self.durable)?;
         self.current = Some((temp, outer));
         Ok(())
     }
@@ -256,14 +251,35 @@ impl LayerFiles {
     /// waits for its write-behind, and starts the next layer's.
     fn end_layer(&mut self) -> io::Result<()> {
         let (temp, outer) = self.current.take().ok_or_else(no_layer)?;
-        let (digest, size, buffered) = outer.finish();
-        buffered
-            .into_inner()
-            .map_err(|e| e.into_error())?
-            .finish()?;
+        let (digest, size) = close_blob(outer)?;
         self.done.push((temp, digest, size));
         self.open_next()
     }
+}
+
+/// The writer of a layer's compressed bytes into `temp`: buffered, hashed,
+/// and synced as it grows when `durable`.
+fn open_blob(temp: &NamedTempFile, durable: bool) -> io::Result<Hashing<BufWriter<Behind<File>>>> {
+    let file = temp.as_file().try_clone()?;
+    let synced = match durable {
+        true => Some(temp.as_file().try_clone()?),
+        false => None,
+    };
+    Ok(Hashing::new(BufWriter::with_capacity(
+        BUFFER,
+        Behind::new(file, synced),
+    )))
+}
+
+/// Flushes a layer's file and waits for its write-behind; returns the
+/// digest and size of what was written.
+fn close_blob(outer: Hashing<BufWriter<Behind<File>>>) -> io::Result<(String, u64)> {
+    let (digest, size, buffered) = outer.finish();
+    buffered
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .finish()?;
+    Ok((digest, size))
 }
 
 fn no_layer() -> io::Error {
@@ -298,20 +314,12 @@ pub fn write(
     let temp = store.temp()?;
     let path = temp.path().to_path_buf();
     let io = |e| ImageError::io(&path, e);
-    let file = temp.as_file().try_clone().map_err(io)?;
-    let synced = match store.durable() {
-        true => Some(temp.as_file().try_clone().map_err(io)?),
-        false => None,
-    };
-    let file = Behind::new(file, synced);
     let mut buf = crate::write::copy_buffer(&path)?;
-    let outer = Hashing::new(BufWriter::with_capacity(BUFFER, file));
+    let outer = open_blob(&temp, store.durable()).map_err(io)?;
     let inner = Hashing::new(Compressor::new(outer, compression, level).map_err(io)?);
     let (inner, tar_bytes) = crate::write::tar_into(plan, inner, &path, &mut buf)?;
     let (diff_id, _, compressor) = inner.finish();
-    let (digest, size, file) = compressor.finish().map_err(io)?.finish();
-    let file = file.into_inner().map_err(|e| io(e.into_error()))?;
-    file.finish().map_err(io)?;
+    let (digest, size) = close_blob(compressor.finish().map_err(io)?).map_err(io)?;
     let blob = Blob { digest, size };
     keep(store, temp, (part, plan, own), (diff_id, tar_bytes), blob)
 }

@@ -3,9 +3,9 @@
 //!
 //! A directory gets its blobs first, each renamed into `blobs/sha256/` when
 //! complete, and its `index.json` last, replaced in one rename: a failed run
-//! leaves the layout's tags as they were, and a new layout not there at all. A tag added to an existing layout
-//! replaces only the entry that had the same tag; everything else the index
-//! holds is kept.
+//! leaves the layout's tags as they were, and a new layout not there at all.
+//! A tag added to an existing layout replaces only the entry that had the
+//! same tag; everything else the index holds is kept.
 
 use std::collections::BTreeMap;
 use std::fs;

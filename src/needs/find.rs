@@ -63,12 +63,10 @@ impl<'a> Finder<'a> {
             }
         }
         let root = &self.ctx.root;
-        let loader_dirs = loader_dirs(root, closures.iter().map(|c| c.loader.as_ref()));
+        let loaders = || closures.iter().map(|c| c.loader.as_ref());
+        let loader_dirs = loader_dirs(root, loaders());
         let mut excluded = loader_dirs.clone();
-        excluded.extend(interp_dirs(
-            root,
-            closures.iter().map(|c| c.loader.as_ref()),
-        ));
+        excluded.extend(interp_dirs(root, loaders()));
         for closure in closures {
             if let Some(libc) = libc_of(closure)
                 && let Some(dir) = gconv_dir(&self.objects, &closure.objects[libc].source)

@@ -87,7 +87,7 @@ pub fn loader_dirs<'a>(root: &Root, loaders: impl Iterator<Item = &'a Loader>) -
 pub fn interp_dirs<'a>(root: &Root, loaders: impl Iterator<Item = &'a Loader>) -> HashSet<PathBuf> {
     loaders
         .filter_map(|l| l.interp.as_deref().and_then(Path::parent))
-        .filter(|d| d.is_absolute() && d.parent().is_some())
+        .filter(|d| d.is_absolute())
         .filter_map(|d| real_dir(root, d))
         .filter(|d| d.parent().is_some())
         .collect()

@@ -31,9 +31,9 @@ const START_POLL: Duration = Duration::from_millis(5);
 /// variable, which use no thread-local state (a channel's blocking receive
 /// does, the first time it blocks).
 pub struct Writeback {
-    shared: Option<Arc<Shared>>,
-    /// Returns how many syncs it ran, or the first error.
-    thread: Option<JoinHandle<io::Result<u64>>>,
+    /// What it shares with the thread, and the thread, which returns how
+    /// many syncs it ran or the first error; none when it could not start.
+    thread: Option<(Arc<Shared>, JoinHandle<io::Result<u64>>)>,
     next: u64,
 }
 
@@ -104,8 +104,7 @@ impl Writeback {
             }
         }
         Writeback {
-            shared: thread.is_some().then_some(shared),
-            thread,
+            thread: thread.map(|thread| (shared, thread)),
             next: STEP,
         }
     }
@@ -116,7 +115,7 @@ impl Writeback {
             return;
         }
         self.next = written + STEP;
-        if let Some(shared) = &self.shared {
+        if let Some((shared, _)) = &self.thread {
             // Already pending: the sync to come covers these bytes too. A
             // thread stopped after an error leaves it for `finish` to report.
             shared.lock().pending = true;
@@ -133,17 +132,15 @@ impl Writeback {
     }
 
     fn stop(&mut self) -> io::Result<u64> {
-        if let Some(shared) = self.shared.take() {
-            shared.lock().stop = true;
-            shared.wake.notify_all();
-        }
-        match self.thread.take() {
-            // A thread that died rather than return can only have died as it
-            // started (the runtime could not set it up under a memory
-            // limit): it synced nothing, and the final `fsync` does it all.
-            Some(thread) => thread.join().unwrap_or(Ok(0)),
-            None => Ok(0),
-        }
+        let Some((shared, thread)) = self.thread.take() else {
+            return Ok(0);
+        };
+        shared.lock().stop = true;
+        shared.wake.notify_all();
+        // A thread that died rather than return can only have died as it
+        // started (the runtime could not set it up under a memory limit): it
+        // synced nothing, and the final `fsync` does it all.
+        thread.join().unwrap_or(Ok(0))
     }
 }
 
